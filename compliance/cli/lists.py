@@ -1,0 +1,101 @@
+"""`compliance update` and `compliance sources`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+from compliance.cli.common import DbOption, OutputFormat, engine_for, fail, print_json, print_table
+from compliance.sources import all_sources
+from compliance.store.snapshots import source_statuses
+from compliance.update import SourceOutcome, update_sources
+
+
+def update(
+    sources: Annotated[
+        list[str] | None, typer.Argument(help="Source keys (default: every source).")
+    ] = None,
+    mirror: Annotated[
+        str | None,
+        typer.Option(help="Read files from DIR/<source>/<file> (or a base URL) instead."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Accept a new snapshot even if it shrinks a list by over half.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Fetch the official lists and replace each source's snapshot, all or nothing per source."""
+    engine = engine_for(db)
+
+    def report(o: SourceOutcome) -> None:
+        if not o.ok:
+            typer.echo(f"FAILED  {o.error}", err=True)
+            return
+        d = o.delta.counts()
+        since = (
+            f"+{d['added']} added, -{d['removed']} removed, ~{d['changed']} changed"
+            if o.previous is not None
+            else "first snapshot"
+        )
+        date = f", data date {o.data_date}" if o.data_date else ""
+        typer.echo(f"ok      {o.source}: {o.records:,} records{date} ({since})")
+        for w in o.warnings[:5]:
+            typer.echo(f"        warning: {w}")
+        if len(o.warnings) > 5:
+            typer.echo(f"        ... and {len(o.warnings) - 5} more warnings")
+
+    try:
+        outcomes = update_sources(engine, sources or None, mirror=mirror, force=force,
+                                  on_done=report)
+    except ValueError as exc:
+        fail(str(exc))
+    if not all(o.ok for o in outcomes):
+        raise typer.Exit(1)
+
+
+def sources(
+    format: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = (
+        OutputFormat.table
+    ),
+    db: DbOption = None,
+) -> None:
+    """Each source: records, the date its files state, when fetched, checksum, status."""
+    engine = engine_for(db)
+    statuses = {s.source: s for s in source_statuses(engine)}
+    known = all_sources()
+    if format == OutputFormat.json:
+        out = []
+        for key in [*known, *[k for k in statuses if k not in known]]:
+            s = statuses.get(key)
+            row = {
+                "source": key,
+                "records": s.records if s else 0,
+                "data_date": s.data_date if s else None,
+                "fetched_at": s.fetched_at if s else None,
+                "sha256": s.sha256 if s else None,
+                "status": s.status if s else "never loaded",
+            }
+            if s:
+                row |= {k: v for k, v in asdict(s).items() if k not in row and k != "source"}
+            out.append(row)
+        print_json(out)
+        return
+    rows = []
+    for key in [*known, *[k for k in statuses if k not in known]]:
+        s = statuses.get(key)
+        if s is None:
+            rows.append([key, 0, "", "", "", "never loaded"])
+            continue
+        rows.append([key, f"{s.records:,}", s.data_date, s.fetched_at,
+                     (s.sha256 or "")[:12], s.status])
+    print_table(["source", "records", "data date", "fetched at", "sha256", "status"], rows)
+    for s in statuses.values():
+        if s.last_error and s.status != "ok":
+            typer.echo(f"\n{s.source} last attempt {s.last_attempt_at}: {s.last_error}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(update)
+    app.command()(sources)

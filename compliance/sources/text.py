@@ -1,0 +1,54 @@
+"""Small helpers shared by the text-format parsers: decoding and dates."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from compliance.sources.base import ParseError
+
+
+def decode_text(content: bytes, file: str, source: str = "") -> str:
+    """UTF-8 (with or without BOM), falling back to Windows-1252 as US government files use.
+
+    NUL bytes mean a binary or damaged file and are refused; a trailing Ctrl-Z (old DOS end of
+    file mark) is dropped.
+    """
+    if b"\x00" in content[:65536]:
+        raise ParseError("contains NUL bytes: not a text file", source=source, file=file)
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("cp1252", errors="replace")
+    return text.rstrip("\x1a").rstrip("\r\n\x1a ") + "\n"
+
+
+_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d %b %Y", "%d %B %Y", "%Y/%m/%d", "%d-%b-%Y",
+            "%d.%m.%Y", "%Y%m%d")
+
+
+def iso_date(value: str | None, *, day_first: bool = False) -> str | None:
+    """A date as ISO 'YYYY-MM-DD' (or 'YYYY' / 'YYYY-MM' when that is all it says)."""
+    if not value:
+        return None
+    v = value.strip()
+    if not v or v == "-0-":
+        return None
+    fmts = _FORMATS
+    if day_first:
+        fmts = ("%d/%m/%Y", *[f for f in _FORMATS if f != "%d/%m/%Y"])
+    for fmt in fmts:
+        try:
+            return datetime.strptime(v, fmt).date().isoformat()
+        except ValueError:
+            continue
+    m = re.fullmatch(r"(\d{4})(?:-(\d{2}))?", v)
+    if m:
+        return v
+    m = re.fullmatch(r"(\w{3}) (\d{4})", v)  # "Mar 1960"
+    if m:
+        try:
+            return datetime.strptime(v, "%b %Y").strftime("%Y-%m")
+        except ValueError:
+            return None
+    return None

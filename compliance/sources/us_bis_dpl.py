@@ -1,0 +1,121 @@
+"""BIS Denied Persons List, dpl.txt: tab-delimited, every field quoted, one row per order.
+
+A person with several addresses has one row per address; rows with the same name, effective date
+and Federal Register citation are one denial order and become one entity with every address.
+The file has no identifier column, so an entry's id is a short hash of that name, date and
+citation: stable across downloads while the order stands.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Mapping
+
+from compliance.countries import to_iso2
+from compliance.sources.base import (
+    Address,
+    EntityRecord,
+    ParsedList,
+    ParseError,
+    Source,
+    SourceFile,
+)
+from compliance.sources.text import decode_text, iso_date
+
+KEY = "us_bis_dpl"
+FILE = "dpl.txt"
+HEADER = [
+    "Name", "Street_Address", "City", "State", "Country", "Postal_Code", "Effective_Date",
+    "Expiration_Date", "Standard_Order", "Last_Update", "Action", "FR_Citation",
+]  # fmt: skip
+
+
+def parse(files: Mapping[str, bytes]) -> ParsedList:
+    text = decode_text(files[FILE], FILE, KEY)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t")
+    header = next(reader, None)
+    if header is None or [h.strip() for h in header] != HEADER:
+        raise ParseError(
+            f"header is not the DPL's 12 columns (got {header[:4] if header else 'nothing'}...)",
+            source=KEY, file=FILE, line=1,
+        )
+    records: dict[str, EntityRecord] = {}
+    rows_read = 0
+    warnings: list[str] = []
+    latest = ""
+    for row in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != len(HEADER):
+            raise ParseError(
+                f"has {len(row)} fields, expected {len(HEADER)} (truncated or damaged file?)",
+                source=KEY, file=FILE, line=line,
+            )
+        rows_read += 1
+        raw = dict(zip(HEADER, (c.strip() for c in row), strict=True))
+        name = raw["Name"]
+        if not name:
+            raise ParseError("has no Name", source=KEY, file=FILE, line=line)
+        updated = iso_date(raw["Last_Update"])
+        if updated and updated > "2100":
+            warnings.append(f"{FILE} line {line}: implausible Last_Update {raw['Last_Update']}")
+        elif updated and updated > latest:
+            latest = updated
+        country = to_iso2(raw["Country"])
+        address = Address(
+            full=", ".join(
+                p for p in (raw["Street_Address"], raw["City"], raw["State"], raw["Postal_Code"],
+                            raw["Country"]) if p
+            ),
+            street=raw["Street_Address"] or None,
+            city=raw["City"] or None,
+            state=raw["State"] or None,
+            postal_code=raw["Postal_Code"] or None,
+            country=raw["Country"] or None,
+            country_code=country,
+        )
+        key = "|".join(raw[k] for k in ("Name", "Effective_Date", "FR_Citation"))
+        source_id = hashlib.sha1(key.encode()).hexdigest()[:16]
+        if source_id in records:
+            rec = records[source_id]
+            if address not in rec.addresses:
+                rec.addresses.append(address)
+                rec.raw["rows"].append(raw)
+            if country and country not in rec.countries:
+                rec.countries.append(country)
+            continue
+        records[source_id] = (
+            EntityRecord(
+                source_id=source_id,
+                entity_type="unknown",  # the DPL mixes people and companies without saying which
+                name=name,
+                lists=["Denied Persons List (DPL)"],
+                addresses=[address],
+                countries=[country] if country else [],
+                fields={
+                    "effective_date": iso_date(raw["Effective_Date"]),
+                    "expiration_date": iso_date(raw["Expiration_Date"]),
+                    "standard_order": raw["Standard_Order"] == "Y",
+                    "last_update": updated,
+                    "action": raw["Action"] or None,
+                    "federal_register_notice": raw["FR_Citation"] or None,
+                },
+                raw={"rows": [raw]},
+            )
+        )
+    return ParsedList(
+        list(records.values()), data_date=latest or None, warnings=warnings, rows_read=rows_read
+    )
+
+
+SOURCE = Source(
+    key=KEY,
+    title="BIS Denied Persons List",
+    publisher="US Department of Commerce, Bureau of Industry and Security",
+    files=(SourceFile(FILE, "https://www.bis.doc.gov/dpl/dpl.txt", "text", max_bytes=20_000_000),),
+    parse=parse,
+    homepage="https://www.bis.gov/licensing/guidance-on-end-user-and-end-use-controls-including-us-entity-lists/denied-persons-list",
+)

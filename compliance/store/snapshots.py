@@ -1,0 +1,283 @@
+"""Atomic snapshot replacement: a source's new records go in, and its old ones out, in one
+transaction, or nothing changes at all. Also the delta between the two snapshots."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
+
+from compliance.sources.base import EntityRecord, ParsedList
+from compliance.store.models import (
+    CHILD_TABLES,
+    Entity,
+    EntityAddress,
+    EntityBirthDate,
+    EntityIdentifier,
+    EntityName,
+    EntityNationality,
+    Snapshot,
+    SourceRow,
+)
+
+SHRINK_LIMIT = 0.5  # a new snapshot under half the size of the current one needs --force
+
+
+class ShrinkError(Exception):
+    pass
+
+
+@dataclass
+class Delta:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {"added": len(self.added), "removed": len(self.removed), "changed": len(self.changed)}
+
+
+@dataclass
+class LoadResult:
+    snapshot_id: int
+    record_count: int
+    previous_count: int | None
+    delta: Delta
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def combined_sha256(files: list[dict[str, Any]]) -> str:
+    """One checksum for a multi-file snapshot: sha256 over 'name:sha256' lines in file order."""
+    joined = "\n".join(f"{f['name']}:{f['sha256']}" for f in files)
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def record_hash(rec: EntityRecord) -> str:
+    body = asdict(rec)
+    body.pop("raw", None)
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _lock_source(conn: Connection, key: str, title: str) -> None:
+    """Serialise writers of one database: two updates never interleave."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(7223300)"))
+    exists = conn.execute(select(SourceRow.key).where(SourceRow.key == key)).first()
+    if exists is None:
+        conn.execute(insert(SourceRow).values(key=key, title=title))
+    else:  # a write takes SQLite's write lock for the rest of the transaction
+        conn.execute(update(SourceRow).where(SourceRow.key == key).values(title=title))
+
+
+def replace_snapshot(
+    engine: Engine,
+    key: str,
+    title: str,
+    parsed: ParsedList,
+    files: list[dict[str, Any]],
+    fetched_at: datetime,
+    *,
+    force: bool = False,
+) -> LoadResult:
+    records = parsed.records
+    with engine.begin() as conn:
+        _lock_source(conn, key, title)
+        current = conn.execute(
+            select(SourceRow.current_snapshot_id).where(SourceRow.key == key)
+        ).scalar()
+        old_hashes: dict[str, str] = {}
+        previous_count = None
+        if current is not None:
+            for sid, h in conn.execute(
+                select(Entity.source_id, Entity.content_hash).where(Entity.snapshot_id == current)
+            ):
+                old_hashes[sid] = h
+            previous_count = len(old_hashes)
+            if not force and len(records) < previous_count * SHRINK_LIMIT:
+                raise ShrinkError(
+                    f"would shrink the list from {previous_count:,} to {len(records):,} records "
+                    "(more than half gone); previous snapshot kept. Re-run with --force if the "
+                    "publisher really removed them"
+                )
+        new_hashes = {r.source_id: record_hash(r) for r in records}
+        delta = Delta(
+            added=sorted(k for k in new_hashes if k not in old_hashes),
+            removed=sorted(k for k in old_hashes if k not in new_hashes),
+            changed=sorted(k for k, h in new_hashes.items() if k in old_hashes and old_hashes[k] != h),
+        )
+        snap_id = conn.execute(
+            insert(Snapshot).values(
+                source=key,
+                fetched_at=fetched_at,
+                data_date=parsed.data_date,
+                sha256=combined_sha256(files),
+                files=files,
+                record_count=len(records),
+                status="current",
+                warnings=parsed.warnings[:1000],
+                delta={"added": delta.added, "removed": delta.removed, "changed": delta.changed},
+            )
+        ).inserted_primary_key[0]
+        _insert_entities(conn, key, snap_id, records, new_hashes)
+        if current is not None:
+            _delete_snapshot_entities(conn, current)
+            conn.execute(update(Snapshot).where(Snapshot.id == current).values(status="superseded"))
+        conn.execute(
+            update(SourceRow)
+            .where(SourceRow.key == key)
+            .values(
+                current_snapshot_id=snap_id,
+                last_attempt_at=fetched_at,
+                last_status="ok",
+                last_error=None,
+            )
+        )
+    return LoadResult(snap_id, len(records), previous_count, delta)
+
+
+def _next_id(conn: Connection, table: Any) -> int:
+    return (conn.execute(select(func.max(table.id))).scalar() or 0) + 1
+
+
+def _insert_entities(
+    conn: Connection, key: str, snap_id: int, records: list[EntityRecord], hashes: dict[str, str]
+) -> None:
+    next_ids = {t: _next_id(conn, t) for t in (Entity, *CHILD_TABLES)}
+    rows: dict[Any, list[dict[str, Any]]] = {t: [] for t in next_ids}
+
+    def add(table: Any, **values: Any) -> int:
+        values["id"] = next_ids[table]
+        next_ids[table] += 1
+        rows[table].append(values)
+        return values["id"]
+
+    for rec in records:
+        eid = add(
+            Entity,
+            snapshot_id=snap_id,
+            source=key,
+            source_id=rec.source_id,
+            entity_type=rec.entity_type,
+            name=rec.name,
+            programs=rec.programs,
+            lists=rec.lists,
+            countries=rec.countries,
+            remarks=rec.remarks,
+            fields=rec.fields,
+            raw=rec.raw,
+            content_hash=hashes[rec.source_id],
+        )
+        for n in rec.names:
+            add(EntityName, entity_id=eid, name=n.name, kind=n.kind, script=n.script,
+                quality=n.quality)
+        for a in rec.addresses:
+            add(EntityAddress, entity_id=eid, **asdict(a))
+        for i in rec.identifiers:
+            add(EntityIdentifier, entity_id=eid, **asdict(i))
+        for d in rec.dates_of_birth:
+            add(EntityBirthDate, entity_id=eid, date=d)
+        for c in rec.nationalities:
+            add(EntityNationality, entity_id=eid, country=c)
+    for table in (Entity, *CHILD_TABLES):
+        batch = rows[table]
+        for start in range(0, len(batch), 5000):
+            conn.execute(insert(table), batch[start : start + 5000])
+
+
+def _delete_snapshot_entities(conn: Connection, snapshot_id: int) -> None:
+    ids = select(Entity.id).where(Entity.snapshot_id == snapshot_id).scalar_subquery()
+    for table in CHILD_TABLES:
+        conn.execute(delete(table).where(table.entity_id.in_(ids)))
+    conn.execute(delete(Entity).where(Entity.snapshot_id == snapshot_id))
+
+
+def record_failure(
+    engine: Engine, key: str, title: str, error: str, files: list[dict[str, Any]], at: datetime
+) -> None:
+    """Record a failed attempt without touching the current snapshot."""
+    with engine.begin() as conn:
+        _lock_source(conn, key, title)
+        conn.execute(
+            insert(Snapshot).values(
+                source=key,
+                fetched_at=at,
+                files=files,
+                sha256=combined_sha256(files) if files else None,
+                record_count=0,
+                status="failed",
+                error=error,
+                warnings=[],
+                delta={},
+            )
+        )
+        conn.execute(
+            update(SourceRow)
+            .where(SourceRow.key == key)
+            .values(last_attempt_at=at, last_status="failed", last_error=error)
+        )
+
+
+@dataclass
+class SourceStatus:
+    source: str
+    title: str
+    records: int
+    data_date: str | None
+    fetched_at: str | None
+    sha256: str | None
+    status: str
+    snapshot_id: int | None
+    last_error: str | None
+    last_attempt_at: str | None
+
+
+def source_statuses(engine: Engine) -> list[SourceStatus]:
+    out = []
+    with engine.connect() as conn:
+        srcs = conn.execute(select(SourceRow).order_by(SourceRow.key)).all()
+        for s in srcs:
+            snap = None
+            if s.current_snapshot_id is not None:
+                snap = conn.execute(
+                    select(Snapshot).where(Snapshot.id == s.current_snapshot_id)
+                ).first()
+            if snap is None:
+                status = "failed" if s.last_status == "failed" else "empty"
+            else:
+                status = "ok" if s.last_status == "ok" else "stale (last update failed)"
+            out.append(
+                SourceStatus(
+                    source=s.key,
+                    title=s.title,
+                    records=snap.record_count if snap else 0,
+                    data_date=snap.data_date if snap else None,
+                    fetched_at=snap.fetched_at.isoformat(timespec="seconds") if snap else None,
+                    sha256=snap.sha256 if snap else None,
+                    status=status,
+                    snapshot_id=snap.id if snap else None,
+                    last_error=s.last_error,
+                    last_attempt_at=(
+                        s.last_attempt_at.isoformat(timespec="seconds")
+                        if s.last_attempt_at
+                        else None
+                    ),
+                )
+            )
+    return out
+
+
+def current_snapshot_ids(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            k: sid
+            for k, sid in conn.execute(select(SourceRow.key, SourceRow.current_snapshot_id))
+            if sid is not None
+        }

@@ -1,0 +1,43 @@
+"""Shared fixtures: the real files in ../shared/data, a local HTTP server, a scratch database."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+DATA = SHARED / "data"
+MIRROR = DATA / "mirror"
+REFERENCE = DATA / "reference"
+ANCHORS = SHARED / "anchors-data"
+
+
+def mirror_file(source: str, name: str) -> bytes:
+    return (MIRROR / source / name).read_bytes()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="session")
+def mirror_server() -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 serving ../shared/data/mirror; yields its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(MIRROR))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'compliance.db'}"
