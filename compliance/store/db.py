@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
+from compliance.orders import models as _orders_models  # noqa: F401
 from compliance.store import models  # noqa: F401  (registers the tables)
 
 ENV_VAR = "COMPLIANCE_DB"

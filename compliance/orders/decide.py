@@ -1,0 +1,516 @@
+"""One decision per order line, with its reasons.
+
+Precedence BLOCK > LICENSE_REQUIRED > REVIEW > CLEAR; ERROR is a line that could not be read.
+
+Which list does what (a party match at or above the block threshold):
+- prohibits dealings -> BLOCK: OFAC SDN, BIS Denied Persons, UN, UK OFSI, EU, and the CSL rows
+  of the SDN and DPL; also OFAC's Foreign Sanctions Evaders (dealings with them are prohibited
+  for US persons and for US-origin goods, which is what a chip distributor ships).
+- needs a license -> LICENSE_REQUIRED: BIS Entity List, Military End User, Military-Intelligence
+  End User and Unverified List (shown with the entry's license requirement and review policy).
+- anything else listed (OFAC non-SDN lists such as SSI, NS-MBS, CAPTA, CMIC; State's ISN and
+  ITAR debarred; PLC) -> REVIEW: these restrict some dealings, not an export of chips as such,
+  so an officer must look.
+A match between the review and block thresholds is REVIEW ("possible match") whatever its list.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from anyascii import anyascii
+
+from compliance.countries import country_name, to_iso2
+from compliance.orders.reader import PARTY_FIELDS, RawRow
+
+BLOCK, LICENSE_REQUIRED, REVIEW, CLEAR, ERROR = (
+    "BLOCK",
+    "LICENSE_REQUIRED",
+    "REVIEW",
+    "CLEAR",
+    "ERROR",
+)
+DECISIONS = (BLOCK, LICENSE_REQUIRED, REVIEW, CLEAR, ERROR)
+_RANK = {CLEAR: 0, REVIEW: 1, LICENSE_REQUIRED: 2, BLOCK: 3}
+DEFAULT_BLOCK = 90.0
+DEFAULT_REVIEW = 80.0
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+
+PROHIBIT_SOURCES = {
+    "us_ofac_sdn": "OFAC SDN List",
+    "us_bis_dpl": "BIS Denied Persons List",
+    "un_sc": "UN Security Council Consolidated List",
+    "gb_ofsi": "UK OFSI Consolidated List",
+    "eu_fsf": "EU Financial Sanctions List",
+}
+LICENSE_SOURCES = {"us_bis_entity_list_fr": "BIS Entity List"}
+# CSL sub-list names (and OFAC program tags) -> category; first match wins.
+_LIST_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"\(SDN\)|Specially Designated Nationals", BLOCK),
+    (r"\(DPL\)|Denied Persons", BLOCK),
+    (r"\(FSE\)|Foreign Sanctions Evaders|^FSE-", BLOCK),
+    (r"\(EL\)|Entity List", LICENSE_REQUIRED),
+    (r"\(MEU\)|Military End.User", LICENSE_REQUIRED),
+    (r"Military.Intelligence End.User|\(MIEU\)", LICENSE_REQUIRED),
+    (r"\(UVL\)|Unverified List", LICENSE_REQUIRED),
+)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    block: float = DEFAULT_BLOCK
+    review: float = DEFAULT_REVIEW
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.review <= self.block <= 100:
+            raise ValueError(
+                f"thresholds must satisfy 0 <= review ({self.review}) <= block ({self.block}) "
+                "<= 100"
+            )
+
+    def to_dict(self) -> dict[str, float]:
+        return {"block": self.block, "review": self.review}
+
+
+@dataclass
+class OrderLine:
+    line: int
+    order_id: str
+    customer: str = ""
+    customer_country: str = ""
+    end_user: str = ""
+    end_user_country: str = ""
+    end_user_hq: str = ""
+    destination: str = ""
+    item: str = ""
+    quantity: str = ""
+
+    def parties(self) -> list[dict[str, str]]:
+        out = []
+        for role in PARTY_FIELDS:
+            name = getattr(self, role).strip()
+            if name:
+                country = getattr(self, f"{role}_country")
+                out.append({"role": role, "name": name, "country": country})
+        return out
+
+
+@dataclass
+class LineResult:
+    line: int
+    order_id: str
+    decision: str
+    reasons: list[dict[str, Any]]
+    values: dict[str, str] = field(default_factory=dict)
+    parties: list[dict[str, str]] = field(default_factory=list)
+    item: str = ""
+    destination: str = ""
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """An accepted false positive, with whether the listed entry is unchanged since."""
+
+    id: int
+    party: str
+    source: str
+    source_id: str
+    by: str
+    at: str
+    reason: str
+    still_valid: bool
+
+
+def party_key(name: str) -> str:
+    """Accepted matches are keyed on the party name, ignoring case, accents and punctuation."""
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", anyascii(name).lower()).split())
+
+
+def list_category(source: str, lists: list[str], programs: list[str]) -> tuple[str, str]:
+    """(what a sure match on this entry means, the list's name for the report)."""
+    if source in PROHIBIT_SOURCES:
+        return BLOCK, PROHIBIT_SOURCES[source]
+    if source in LICENSE_SOURCES:
+        return LICENSE_REQUIRED, LICENSE_SOURCES[source]
+    for label in [*lists, *programs]:
+        for pattern, category in _LIST_PATTERNS:
+            if re.search(pattern, label, re.IGNORECASE):
+                return category, label
+    return REVIEW, (lists[0] if lists else source)
+
+
+def _match_category(m: Any) -> tuple[str, str]:
+    """The strongest category over every source publishing this entity."""
+    lists = list(getattr(m, "lists", None) or [])
+    programs = list(getattr(m, "programs", None) or [])
+    best = list_category(m.source, lists, programs)
+    for s in getattr(m, "sources", None) or []:
+        src = s.get("source") if isinstance(s, Mapping) else None
+        if src and src != m.source:
+            cat = list_category(src, lists if src == "us_trade_csl" else [], [])
+            if _RANK[cat[0]] > _RANK[best[0]]:
+                best = cat
+    return best
+
+
+@lru_cache(maxsize=1)
+def embargo_table() -> dict[str, Any]:
+    data = json.loads((DATA_DIR / "embargoes.json").read_text(encoding="utf-8"))
+    for region in data["regions"]:
+        region["_keys"] = [f" {_words(a)} " for a in region["aliases"]]
+    return data
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", anyascii(text).lower()).split())
+
+
+def embargo(destination: str, on_date: date | None = None) -> dict[str, str] | None:
+    """The comprehensive embargo covering this destination text, if any. Regions (Crimea, DNR,
+    LNR) are found by name before the text is reduced to a country code, which would lose them."""
+    if not destination.strip():
+        return None
+    day = (on_date or date.today()).isoformat()
+    table = embargo_table()
+    text = f" {_words(destination)} "
+    for region in table["regions"]:
+        if region["from"] <= day and any(k in text for k in region["_keys"]):
+            return {"name": region["name"], "cite": region["cite"]}
+    code = to_iso2(destination)
+    for c in table["countries"]:
+        if c["iso2"] == code and c["from"] <= day:
+            return {"name": c["name"], "cite": c["cite"]}
+    return None
+
+
+def reasons_text(reasons: list[dict[str, Any]]) -> str:
+    return " | ".join(r["text"] for r in reasons)
+
+
+def _fmt_score(score: float) -> str:
+    return f"{score:.1f}"
+
+
+ScreenFn = Callable[[str, str], list[Any]]
+LicenseFn = Callable[..., Any]
+
+
+class Decider:
+    """Decides order lines. `screen(name, country)` returns matches at or above the review
+    threshold (compliance.screening Match objects); `license_fn` is determine_license."""
+
+    def __init__(
+        self,
+        screen: ScreenFn,
+        license_fn: LicenseFn | None,
+        unknown_item_error: type[Exception] | None,
+        *,
+        thresholds: Thresholds | None = None,
+        accepted: Mapping[tuple[str, str, str], Acceptance] | None = None,
+        on_date: date | None = None,
+        mapping: Mapping[str, str] | None = None,
+    ) -> None:
+        self.screen = lru_cache(maxsize=50_000)(screen)
+        self.license_fn = license_fn
+        self.unknown_item_error = unknown_item_error
+        self.thresholds = thresholds or Thresholds()
+        self.accepted = dict(accepted or {})
+        self.on_date = on_date
+        self.mapping = dict(mapping or {})
+        self._license_cache: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+
+    # --- rows -------------------------------------------------------------------------------
+    def to_line(self, raw: RawRow) -> OrderLine | str:
+        """The order line of a raw row, or the reason it is malformed."""
+        if raw.error:
+            return raw.error
+        vals = {f: raw.values.get(col, "").strip() for f, col in self.mapping.items()}
+        if not vals.get("order_id"):
+            return "order_id is empty"
+        if not any(vals.get(f) for f in (*PARTY_FIELDS, "item")):
+            return "no customer, end_user or item on this line"
+        return OrderLine(line=raw.line, **vals)
+
+    def decide_row(self, raw: RawRow) -> LineResult:
+        parsed = self.to_line(raw)
+        order_id = raw.values.get(self.mapping.get("order_id", ""), "").strip()
+        if isinstance(parsed, str):
+            reason = {
+                "kind": "input",
+                "decision": ERROR,
+                "line": raw.line,
+                "text": f"line {raw.line}: {parsed}",
+            }
+            return LineResult(raw.line, order_id, ERROR, [reason], raw.values)
+        try:
+            result = self.decide(parsed)
+        except Exception as exc:  # a bug or a failing dependency must not stop the run
+            reason = {
+                "kind": "input",
+                "decision": ERROR,
+                "line": raw.line,
+                "text": f"line {raw.line}: could not be checked ({exc.__class__.__name__}: {exc})",
+            }
+            return LineResult(raw.line, order_id, ERROR, [reason], raw.values, parsed.parties())
+        result.values = raw.values
+        return result
+
+    # --- decision ---------------------------------------------------------------------------
+    def decide(self, line: OrderLine) -> LineResult:
+        reasons: list[dict[str, Any]] = []
+        reasons += self._destination_reasons(line)
+        for party in line.parties():
+            reasons += self._party_reasons(party["role"], party["name"], party["country"])
+        if line.item:
+            reasons += self._item_reasons(line)
+        if line.quantity and not re.fullmatch(r"\d+(\.0+)?", line.quantity.replace(",", "")):
+            reasons.append(
+                {
+                    "kind": "data",
+                    "decision": REVIEW,
+                    "text": f"REVIEW quantity {line.quantity!r} is not a whole number",
+                }
+            )
+        decision = max((r["decision"] for r in reasons), key=_RANK.__getitem__, default=CLEAR)
+        return LineResult(
+            line.line,
+            line.order_id,
+            decision,
+            reasons,
+            {},
+            line.parties(),
+            line.item,
+            line.destination,
+        )
+
+    def _destination_reasons(self, line: OrderLine) -> list[dict[str, Any]]:
+        out = []
+        checks = (
+            ("destination", line.destination, BLOCK),
+            ("end_user_country", line.end_user_country, BLOCK),  # the ultimate destination
+            ("end_user_hq", line.end_user_hq, REVIEW),
+            ("customer_country", line.customer_country, REVIEW),
+        )
+        for fieldname, value, decision in checks:
+            hit = embargo(value, self.on_date) if value else None
+            if hit:
+                out.append(
+                    {
+                        "kind": "destination",
+                        "decision": decision,
+                        "field": fieldname,
+                        "value": value,
+                        "embargo": hit["name"],
+                        "cite": hit["cite"],
+                        "text": f"{decision} {fieldname} {value!r} is under a comprehensive "
+                        f"embargo ({hit['name']}; {hit['cite']})",
+                    }
+                )
+        return out
+
+    def _party_reasons(self, role: str, name: str, country: str) -> list[dict[str, Any]]:
+        out = []
+        pkey = party_key(name)
+        for m in self.screen(name, country):
+            score = float(m.score)
+            if score < self.thresholds.review:
+                continue
+            category, list_name = _match_category(m)
+            decision = category if score >= self.thresholds.block else REVIEW
+            entry = f"{m.source}:{m.source_id}"
+            reason: dict[str, Any] = {
+                "kind": "party",
+                "decision": decision,
+                "role": role,
+                "party": name,
+                "source": m.source,
+                "source_id": str(m.source_id),
+                "entry": entry,
+                "sources": [f"{s['source']}:{s['source_id']}" for s in (m.sources or [])],
+                "name": m.name,
+                "matched_name": m.matched_name,
+                "score": round(score, 2),
+                "list": list_name,
+                "programs": list(m.programs or []),
+                "explanation": m.explanation,
+                "data_date": (m.snapshot or {}).get("data_date"),
+            }
+            fields = m.fields or {}
+            for key in ("license_requirement", "license_policy", "federal_register_notice"):
+                if fields.get(key):
+                    reason[key] = fields[key]
+            acc = self._acceptance(pkey, m)
+            verb = "matches" if score >= self.thresholds.block else "possibly matches"
+            text = (
+                f"{decision} {role} {name!r} {verb} {entry} {m.name!r} ({list_name}) "
+                f"score {_fmt_score(score)}"
+            )
+            if decision == LICENSE_REQUIRED:
+                text += (
+                    f"; license requirement: {fields.get('license_requirement') or 'n/a'}"
+                    f"; review policy: {fields.get('license_policy') or 'n/a'}"
+                )
+            if acc is not None and acc.still_valid:
+                reason["accepted"] = {
+                    "id": acc.id,
+                    "by": acc.by,
+                    "at": acc.at,
+                    "reason": acc.reason,
+                    "was": decision,
+                }
+                reason["decision"] = CLEAR
+                text = (
+                    f"ACCEPTED {role} {name!r} is not {acc.source}:{acc.source_id} "
+                    f"({m.name!r}, score {_fmt_score(score)}): accepted by {acc.by} on "
+                    f"{acc.at[:10]}: {acc.reason}"
+                )
+            elif acc is not None:
+                reason["accepted_stale"] = {"id": acc.id, "by": acc.by, "at": acc.at}
+                text += (
+                    f"; accepted by {acc.by} on {acc.at[:10]} but the entry has changed "
+                    "since, so it is raised again"
+                )
+            reason["text"] = text + f": {m.explanation}" if m.explanation else text
+            out.append(reason)
+        return out
+
+    def _acceptance(self, pkey: str, m: Any) -> Acceptance | None:
+        entries = [(m.source, str(m.source_id))]
+        entries += [(s["source"], str(s["source_id"])) for s in (m.sources or [])]
+        found = None
+        for src, sid in entries:
+            acc = self.accepted.get((pkey, src, sid))
+            if acc is not None:
+                if acc.still_valid:
+                    return acc
+                found = acc
+        return found
+
+    def _item_reasons(self, line: OrderLine) -> list[dict[str, Any]]:
+        if self.license_fn is None:
+            return [
+                {
+                    "kind": "item",
+                    "decision": REVIEW,
+                    "item": line.item,
+                    "text": f"REVIEW item {line.item!r}: the chip rules are not available",
+                }
+            ]
+        dest = line.destination
+        if not dest:
+            return [
+                {
+                    "kind": "data",
+                    "decision": REVIEW,
+                    "item": line.item,
+                    "text": f"REVIEW item {line.item!r}: no destination, which the export "
+                    "rules need",
+                }
+            ]
+        dest_code = to_iso2(dest)
+        if dest_code is None:
+            return [
+                {
+                    "kind": "data",
+                    "decision": REVIEW,
+                    "item": line.item,
+                    "text": f"REVIEW destination {dest!r} is not a recognised country",
+                }
+            ]
+        hq_code = to_iso2(line.end_user_hq) if line.end_user_hq else None
+        key = (line.item.lower(), dest_code, hq_code or line.end_user_hq, line.end_user)
+        if key not in self._license_cache:
+            if len(self._license_cache) > 50_000:
+                self._license_cache.clear()
+            self._license_cache[key] = self._license(line, dest_code, hq_code)
+        return [dict(r) for r in self._license_cache[key]]
+
+    def _license(self, line: OrderLine, dest: str, hq: str | None) -> list[dict[str, Any]]:
+        assert self.license_fn is not None
+        try:
+            decision = self.license_fn(
+                line.item,
+                dest,
+                end_user=line.end_user or None,
+                end_user_hq=hq or line.end_user_hq or None,
+                on_date=self.on_date,
+            )
+        except Exception as exc:
+            if self.unknown_item_error and isinstance(exc, self.unknown_item_error):
+                hint = getattr(exc, "suggestions", None) or []
+                text = f"REVIEW item {line.item!r} is not in the product catalog"
+                if hint:
+                    text += f" (closest: {', '.join(map(str, hint[:3]))})"
+                return [
+                    {
+                        "kind": "item",
+                        "decision": REVIEW,
+                        "item": line.item,
+                        "suggestions": [str(h) for h in hint[:5]],
+                        "text": text,
+                    }
+                ]
+            return [
+                {
+                    "kind": "item",
+                    "decision": REVIEW,
+                    "item": line.item,
+                    "text": f"REVIEW item {line.item!r}: the rules could not decide "
+                    f"({exc.__class__.__name__}: {exc})",
+                }
+            ]
+        cls = decision.classification
+        eccn = getattr(cls, "eccn", None)
+        tpp = getattr(cls, "tpp", None)
+        base: dict[str, Any] = {
+            "kind": "item",
+            "item": line.item,
+            "model": getattr(cls, "model", None),
+            "eccn": eccn,
+            "tpp": tpp,
+            "destination": dest,
+        }
+        desc = f"item {line.item!r} ECCN {eccn or 'none (not 3A090/4A090)'}"
+        if tpp is not None:
+            desc += f", TPP {tpp:,.0f}"
+        dest_name = country_name(dest)
+        rule_reasons = list(decision.reasons or [])
+        if decision.license_required:
+            cites = [r.get("cite", "") for r in rule_reasons if r.get("cite")]
+            texts = [r.get("text", "") for r in rule_reasons if r.get("text")]
+            out = {
+                **base,
+                "decision": LICENSE_REQUIRED,
+                "cite": "; ".join(cites),
+                "rules": rule_reasons,
+                "text": f"LICENSE_REQUIRED {desc} to {dest_name}: "
+                + "; ".join(f"{c}: {t}" if c else t for c, t in zip(cites, texts, strict=False)),
+            }
+            return [out]
+        out_reasons = [
+            {
+                **base,
+                "decision": CLEAR,
+                "rules": rule_reasons,
+                "cite": "; ".join(r.get("cite", "") for r in rule_reasons if r.get("cite")),
+                "text": f"CLEAR {desc}: no license needed to {dest_name}",
+            }
+        ]
+        if eccn and not hq and not line.end_user_hq:
+            out_reasons.append(
+                {
+                    **base,
+                    "decision": REVIEW,
+                    "text": f"REVIEW {desc}: end_user_hq is empty, and a license is needed for "
+                    "any destination when the end user's headquarters or parent is in "
+                    "Country Group D:5 or Macau (15 CFR 742.6(a)(6)(iii))",
+                }
+            )
+        return out_reasons

@@ -1,0 +1,265 @@
+"""`compliance check` end to end: stream the order file through N worker processes, in order,
+into the output file and the audit trail.
+
+Lines go to the workers in chunks, with a bounded number of chunks in flight, and come back in
+submission order: memory stays flat whatever the file's size, and the output is the same for 1
+and N workers (each line's decision depends on that line and the database only).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from compliance.orders import audit
+from compliance.orders.accept import current_user, load_acceptances
+from compliance.orders.decide import (
+    CLEAR,
+    DECISIONS,
+    ERROR,
+    Decider,
+    LineResult,
+    Thresholds,
+)
+from compliance.orders.reader import RawRow, open_orders
+from compliance.orders.writer import open_writer
+from compliance.store.db import get_engine
+
+
+class NoListsError(Exception):
+    pass
+
+
+@dataclass
+class CheckOptions:
+    db_url: str
+    mapping: dict[str, str] = field(default_factory=dict)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    on_date: date | None = None
+    lists: list[str] | None = None
+    workers: int = 1
+    chunk: int = 200
+
+
+@dataclass
+class CheckReport:
+    run_id: int | None
+    input_path: str
+    input_sha256: str
+    output_path: str | None
+    line_count: int
+    counts: dict[str, int]
+    top_hits: list[dict[str, Any]]
+    thresholds: dict[str, float]
+    snapshots: dict[str, dict[str, Any]]
+    elapsed: float
+    workers: int
+    flagged: list[LineResult]  # the first non-CLEAR lines, for the screen
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.counts.get(CLEAR, 0) == self.line_count else 1
+
+
+def make_decider(opts: CheckOptions) -> Decider:
+    """Everything a worker needs: the screener (loaded once), the chip rules, acceptances."""
+    from compliance.screening import Query, Screener
+
+    engine = get_engine(opts.db_url)
+    screener = Screener.load(engine, lists=opts.lists)
+    review = opts.thresholds.review
+
+    def screen(name: str, country: str) -> list[Any]:
+        return list(
+            screener.screen(
+                Query(name, country=country or None), threshold=review, limit=10
+            ).matches
+        )
+
+    license_fn, unknown = None, None
+    try:
+        from compliance.rules.chips import UnknownModelError
+        from compliance.rules.license import determine_license
+
+        license_fn, unknown = determine_license, UnknownModelError
+    except ImportError:
+        pass
+    return Decider(
+        screen,
+        license_fn,
+        unknown,
+        thresholds=opts.thresholds,
+        accepted=load_acceptances(engine),
+        on_date=opts.on_date,
+        mapping=opts.mapping,
+    )
+
+
+_WORKER: Decider | None = None
+
+
+def _init_worker(opts: CheckOptions) -> None:
+    global _WORKER
+    get_engine.cache_clear()  # never reuse a connection pool inherited through fork
+    _WORKER = make_decider(opts)
+
+
+def _work(rows: list[RawRow]) -> list[LineResult]:
+    assert _WORKER is not None
+    return [_WORKER.decide_row(r) for r in rows]
+
+
+def _chunks(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
+    buf: list[RawRow] = []
+    for r in rows:
+        buf.append(r)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def decide_rows(rows: Iterable[RawRow], opts: CheckOptions) -> Iterator[LineResult]:
+    if opts.workers <= 1:
+        decider = make_decider(opts)
+        for r in rows:
+            yield decider.decide_row(r)
+        return
+    ctx = mp.get_context("spawn")  # no fork of a process holding DB connections and threads
+    with ProcessPoolExecutor(
+        opts.workers, mp_context=ctx, initializer=_init_worker, initargs=(opts,)
+    ) as pool:
+        pending: deque[Future[list[LineResult]]] = deque()
+        for chunk in _chunks(rows, opts.chunk):
+            pending.append(pool.submit(_work, chunk))
+            if len(pending) >= opts.workers * 4:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def check_file(
+    path: str | Path,
+    opts: CheckOptions,
+    *,
+    output: str | Path | None = None,
+    output_format: str | None = None,
+    input_format: str | None = None,
+    record: bool = True,
+    user: str | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    keep_flagged: int = 200,
+) -> CheckReport:
+    """Raises reader.InputError for a file that cannot be checked (exit 2), NoListsError when no
+    list is loaded, ValueError for a bad output name."""
+    started = time.monotonic()
+    engine = get_engine(opts.db_url)
+    snapshots = audit.snapshot_info(engine, opts.lists)
+    if not snapshots:
+        raise NoListsError("no sanctions list is loaded; run `compliance update` first")
+    if opts.lists:
+        missing = [k for k in opts.lists if k not in snapshots]
+        if missing:
+            raise NoListsError(f"list(s) not loaded: {', '.join(missing)}")
+    orders = open_orders(path, opts.mapping, input_format)
+    opts.mapping = orders.mapping
+    writer = None
+    if output is not None:
+        writer = open_writer(output, orders.columns, audit.lists_as_of(snapshots), output_format)
+    run_id = None
+    if record:
+        run_id = audit.start_run(
+            engine,
+            user=user or current_user(),
+            input_path=str(Path(path).resolve()),
+            input_sha256=orders.sha256,
+            input_format=orders.format,
+            output_path=str(Path(output).resolve()) if output else None,
+            thresholds=opts.thresholds.to_dict(),
+            snapshots=snapshots,
+            options={
+                "mapping": orders.mapping,
+                "columns": orders.columns,
+                "workers": opts.workers,
+                "lists": opts.lists,
+                "on_date": opts.on_date.isoformat() if opts.on_date else None,
+            },
+        )
+    sink = audit.LineSink(engine, run_id) if run_id is not None else None
+    counts: Counter[str] = Counter({d: 0 for d in DECISIONS})
+    hits: Counter[tuple[str, str, str, str]] = Counter()
+    flagged: list[LineResult] = []
+    n = 0
+    try:
+        for result in decide_rows(orders.rows(), opts):
+            n += 1
+            counts[result.decision] += 1
+            for r in result.reasons:
+                if r["kind"] == "party" and r["decision"] != CLEAR:
+                    hits[(r["entry"], r["name"], r["list"], r["decision"])] += 1
+            if result.decision != CLEAR and len(flagged) < keep_flagged:
+                flagged.append(result)
+            if writer is not None:
+                writer.write(result)
+            if sink is not None:
+                sink.add(result)
+            if progress is not None:
+                progress(n, orders.approx_rows)
+        if sink is not None:
+            sink.flush()
+    except BaseException as exc:
+        if writer is not None:
+            writer.close()
+        if run_id is not None:
+            audit.finish_run(
+                engine,
+                run_id,
+                status="failed",
+                line_count=n,
+                counts=dict(counts),
+                error=f"{exc.__class__.__name__}: {exc}",
+            )
+        raise
+    if writer is not None:
+        writer.close()
+    warnings = []
+    after = audit.snapshot_info(engine, opts.lists)
+    if {k: v["snapshot_id"] for k, v in after.items()} != {
+        k: v["snapshot_id"] for k, v in snapshots.items()
+    }:
+        warnings.append(
+            "a list was updated while this check ran; re-run it for one consistent set of lists"
+        )
+    if run_id is not None:
+        audit.finish_run(engine, run_id, status="done", line_count=n, counts=dict(counts))
+    top = [
+        {"entry": e, "name": nm, "list": ls, "decision": d, "lines": c}
+        for (e, nm, ls, d), c in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    ]
+    return CheckReport(
+        run_id=run_id,
+        input_path=str(path),
+        input_sha256=orders.sha256,
+        output_path=str(output) if output else None,
+        line_count=n,
+        counts=dict(counts),
+        top_hits=top,
+        thresholds=opts.thresholds.to_dict(),
+        snapshots=snapshots,
+        elapsed=time.monotonic() - started,
+        workers=opts.workers,
+        flagged=flagged,
+        warnings=warnings,
+    )
+
+
+__all__ = ["CheckOptions", "CheckReport", "NoListsError", "check_file", "decide_rows", "ERROR"]

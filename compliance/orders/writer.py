@@ -1,0 +1,136 @@
+"""Result writers: every input column, then the decision, its reasons and the list dates.
+
+CSV and XLSX cells that a spreadsheet would run as a formula (starting with = + - @ TAB CR)
+are prefixed with a quote, so a hostile order file cannot smuggle a formula into the report.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from compliance.orders.decide import LineResult, reasons_text
+
+OUTPUT_FORMATS = ("csv", "jsonl", "xlsx")
+ADDED = ("line", "decision", "reasons", "lists_as_of")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Characters XML 1.0 (and so XLSX) cannot hold.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+class ResultWriter(Protocol):
+    def write(self, result: LineResult) -> None: ...
+    def close(self) -> None: ...
+
+
+def escape_formula(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def output_format(path: str | Path, fmt: str | None = None) -> str:
+    if fmt:
+        if fmt not in OUTPUT_FORMATS:
+            raise ValueError(f"unknown output format {fmt!r}; use {', '.join(OUTPUT_FORMATS)}")
+        return fmt
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix in ("ndjson",):
+        return "jsonl"
+    if suffix not in OUTPUT_FORMATS:
+        raise ValueError(
+            f"cannot tell the output format from {Path(path).name!r}; "
+            f"use a .csv, .jsonl or .xlsx name or --output-format"
+        )
+    return suffix
+
+
+def output_columns(input_columns: Sequence[str]) -> list[str]:
+    """Input columns, then ours; ours get a `check_` prefix if the input already uses the name."""
+    taken = set(input_columns)
+    return [*input_columns, *[c if c not in taken else f"check_{c}" for c in ADDED]]
+
+
+def lists_as_of_text(lists_as_of: dict[str, str | None]) -> str:
+    return "; ".join(f"{k} {v or 'undated'}" for k, v in sorted(lists_as_of.items()))
+
+
+def _row(result: LineResult, columns: Sequence[str], as_of: str) -> list[str]:
+    cells = [result.values.get(c, "") for c in columns]
+    return [*cells, str(result.line), result.decision, reasons_text(result.reasons), as_of]
+
+
+class CsvWriter:
+    def __init__(self, path: Path, columns: Sequence[str], lists_as_of: dict[str, str | None]):
+        self._f: IO[str] = path.open("w", encoding="utf-8", newline="")
+        self._w = csv.writer(self._f)
+        self._cols = list(columns)
+        self._as_of = lists_as_of_text(lists_as_of)
+        self._w.writerow([escape_formula(c) for c in output_columns(columns)])
+
+    def write(self, result: LineResult) -> None:
+        self._w.writerow([escape_formula(c) for c in _row(result, self._cols, self._as_of)])
+
+    def close(self) -> None:
+        self._f.close()
+
+
+class JsonlWriter:
+    """One object per line: the input columns as keys, then line, decision, reasons (a list of
+    objects), lists_as_of (source -> date). Values are kept verbatim: JSON is not a spreadsheet."""
+
+    def __init__(self, path: Path, columns: Sequence[str], lists_as_of: dict[str, str | None]):
+        self._f: IO[str] = path.open("w", encoding="utf-8")
+        self._cols = list(columns)
+        self._names = output_columns(columns)[len(columns) :]
+        self._as_of = dict(sorted(lists_as_of.items()))
+
+    def write(self, result: LineResult) -> None:
+        obj: dict[str, Any] = {c: result.values.get(c, "") for c in self._cols}
+        for name, value in zip(
+            self._names,
+            (result.line, result.decision, result.reasons, self._as_of),
+            strict=True,
+        ):
+            obj[name] = value
+        self._f.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+    def close(self) -> None:
+        self._f.close()
+
+
+class XlsxWriter:
+    def __init__(self, path: Path, columns: Sequence[str], lists_as_of: dict[str, str | None]):
+        from openpyxl import Workbook
+
+        self._path = path
+        self._wb = Workbook(write_only=True)
+        self._ws = self._wb.create_sheet("decisions")
+        self._cols = list(columns)
+        self._as_of = lists_as_of_text(lists_as_of)
+        self._ws.append([self._cell(c) for c in output_columns(columns)])
+
+    @staticmethod
+    def _cell(text: str) -> str:
+        # 32,767 characters is Excel's cell limit
+        return escape_formula(_XML_ILLEGAL.sub("\ufffd", text))[:32767]
+
+    def write(self, result: LineResult) -> None:
+        self._ws.append([self._cell(c) for c in _row(result, self._cols, self._as_of)])
+
+    def close(self) -> None:
+        self._wb.save(self._path)
+
+
+def open_writer(
+    path: str | Path,
+    columns: Sequence[str],
+    lists_as_of: dict[str, str | None],
+    fmt: str | None = None,
+) -> ResultWriter:
+    p = Path(path)
+    kind = output_format(p, fmt)
+    cls = {"csv": CsvWriter, "jsonl": JsonlWriter, "xlsx": XlsxWriter}[kind]
+    return cls(p, columns, lists_as_of)
