@@ -1,0 +1,468 @@
+"""OFAC legacy CSV sets (sdn.csv / add.csv / alt.csv / sdn_comments.csv and the cons_* files),
+plus the OFAC vocabulary shared with the XML parsers in `ofac_xml`.
+
+The CSVs have no header row, write nulls as `-0-` (often with a trailing space), end with a DOS
+Ctrl-Z, join several programs as `IRAN] [SDGT`, and carry most structured facts (birth dates,
+passports, nationality, weak aliases...) inside the free-text Remarks column as `; `-separated
+items. Remarks longer than 1,000 characters continue in the comments file. Rows of the address
+and alias files whose entry is missing from the main file are counted and reported as warnings.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from compliance.countries import to_iso2
+from compliance.sources.base import (
+    Address,
+    EntityRecord,
+    Identifier,
+    Name,
+    ParsedList,
+    ParseError,
+)
+from compliance.sources.text import decode_text, iso_date
+
+PRIMARY_COLUMNS = (
+    "ent_num", "SDN_Name", "SDN_Type", "Program", "Title", "Call_Sign", "Vess_type", "Tonnage",
+    "GRT", "Vess_flag", "Vess_owner", "Remarks",
+)  # fmt: skip
+ADDRESS_COLUMNS = ("ent_num", "Add_num", "Address", "City/State/Province/Postal Code", "Country",
+                   "Add_remarks")  # fmt: skip
+ALIAS_COLUMNS = ("ent_num", "alt_num", "alt_type", "alt_name", "alt_remarks")
+COMMENT_COLUMNS = ("ent_num", "Remarks_Extended")
+_UNSTRIPPED = ("Remarks", "Remarks_Extended")
+REMARKS_MAX = 1000  # the Remarks column's width; longer remarks continue in the comments file
+
+# sdn.csv / XML type words -> EntityRecord.entity_type (the CSV leaves organisations as -0-)
+ENTITY_TYPES = {"": "organization", "entity": "organization", "individual": "person",
+                "vessel": "vessel", "aircraft": "aircraft"}  # fmt: skip
+ALIAS_KINDS = {"aka": "aka", "fka": "fka", "nka": "nka", "a.k.a.": "aka", "f.k.a.": "fka",
+               "n.k.a.": "nka"}  # fmt: skip
+VESSEL_FIELDS = {"Call_Sign": "call_sign", "Vess_type": "vessel_type", "Tonnage": "tonnage",
+                 "GRT": "gross_registered_tonnage", "Vess_flag": "vessel_flag",
+                 "Vess_owner": "vessel_owner"}  # fmt: skip
+
+# Non-SDN lists named by a program that belongs to exactly one of them (the legacy formats do not
+# say which list an entry is on); other non-SDN programs are on the Menu-Based Sanctions List.
+NON_SDN_LISTS = {
+    "UKRAINE-EO13662": "Sectoral Sanctions Identifications List",
+    "NS-PLC": "Non-SDN Palestinian Legislative Council List",
+    "CMIC-EO13959": "Non-SDN CMIC List",
+    "561-Related": "CAPTA List",
+    "FSE-IR": "FSE List",
+    "FSE-SY": "FSE List",
+}
+NS_MBS = "Non-SDN Menu-Based Sanctions List"
+
+# OFAC's identifier types (SDN.XML idType values and their Remarks spellings). Longest first, so
+# "Diplomatic Passport" wins over "Passport".
+_ID_TYPE_NAMES = (
+    "Passport", "Diplomatic Passport", "British National Overseas Passport",
+    "Stateless Person Passport", "Passport Booklet", "Passport Booklet:", "Passport No.:",
+    "National ID No.", "National ID No.:", "Tax ID No.", "Registration Number",
+    "Registration ID", "Cedula No.", "C.U.R.P.", "C.U.R.P. #", "R.F.C.", "R.F.C. #", "RFC",
+    "NIT #", "RUC #", "RIF #", "Government Gazette Number",
+    "Aircraft Manufacturer's Serial Number (MSN)", "Identification Number",
+    "Business Registration Number", "Folio Mercantil No.", "Company Number",
+    "Commercial Registry Number", "MMSI", "Aircraft Tail Number", "ISIN",
+    "Aircraft Construction Number (also called L/N or S/N or F/N)",
+    "Unified Social Credit Code (USCC)", "United Social Credit Code Certificate (USCCC)",
+    "Matricula Mercantil No", "V.A.T. Number", "License", "C.R. No.", "Legal Entity Number",
+    "SWIFT/BIC", "D.N.I.", "D-U-N-S Number", "Economic Register Number (CBLS)",
+    "Trade License No.", "Electoral Registry No.", "Chamber of Commerce Number",
+    "Driver's License No.", "Business Registration Document #", "BIK (RU)",
+    "Birth Certificate Number", "Public Registration Number", "Italian Fiscal Code",
+    "Italian Fiscal Code:", "Personal ID Card", "Central Registration System Number",
+    "Credencial electoral", "National Foreign ID Number",
+    "Cartilla de Servicio Militar Nacional",
+    "Istanbul Chamber of Comm. No.", "Business Number", "UK Company Number", "US FEIN",
+    "Enterprise Number", "Chinese Commercial Code", "SSN", "Residency Number", "I.F.E.",
+    "Registered Charity No.", "C.U.I.", "C.U.I.T.", "C.U.I.P.", "Branch Unit Number",
+    "Dubai Chamber of Commerce Membership No.", "LE Number",
+    "Certificate of Incorporation Number", "Turkish Identification Number",
+    "Numero de Identidad", "Citizen's Card Number", "RTN", "Kenyan ID No.",
+    "Travel Document Number", "Permit Number", "Aircraft Mode S Transponder Code",
+    "VisaNumberID", "File Number", "SRE Permit No.", "Tazkira National ID Card",
+    "Aircraft Serial Identification", "Immigration No.", "C.I.F.", "N.I.F.", "N.I.E.",
+    "Refugee ID Card", "Romanian C.R.", "Afghan Money Service Provider License Number",
+    "Pilot License Number", "Vessel Registration Identification",
+    "Numero Unico de Identificacao Tributaria (NUIT)", "UAE Identification", "Serial No.",
+    "Public Security and Immigration No.", "Bosnian Personal ID No.",
+    "Moroccan Personal ID No.", "Stateless Person ID Card", "CNP (Personal Numerical Code)",
+    "Romanian Permanent Resident CAN", "Romanian Tax Registration", "Fiscal Code",
+    "Paraguayan tax identification number", "International Maritime Organization No.",
+    "MSB Registration Number", "Seafarer's Identification Document", "Tourism License No.",
+    "Military Registration Number", "Trademark number", "C.I.N.", "RSIN",
+    "Registration Certificate Number (Dubai)", "Previous Aircraft Tail Number",
+    "Russian State Individual Business Registration Number Pattern (OGRNIP)",
+    "Tarjeta Profesional", "Digital Currency Address",
+)  # fmt: skip
+ID_TYPES = sorted(_ID_TYPE_NAMES, key=len, reverse=True)
+_ID_KEYS = {t.lower().rstrip(":") for t in ID_TYPES}
+
+# Remarks items that are facts but not identifiers: kept in `fields["features"]` by label.
+_FEATURE_NAMES = (
+    "Additional Sanctions Information -", "Secondary sanctions risk:",
+    "Transactions Prohibited For Persons Owned or Controlled By U.S. Financial Institutions:",
+    "Organization Established Date", "Organization Type:", "Target Type",
+    "Nationality of Registration", "CAATSA Section 235 Information:", "Issuer Name",
+    "Equity Ticker", "Aircraft Operator", "Aircraft Model", "Aircraft Manufacture Date",
+    "Former Vessel Flag", "Other Vessel Flag", "Other Vessel Call Sign", "Other Vessel Type",
+    "Vessel Year of Build", "IFCA Determination -",
+    "Purchase/Sales For Divestment Date (CMIC)", "Listing Date (CMIC)", "Effective Date (CMIC)",
+)  # fmt: skip
+FEATURE_TYPES = sorted(_FEATURE_NAMES, key=len, reverse=True)
+_FEATURE_PATTERNS = (
+    re.compile(r"^((?:Listing|Effective) Date \([^)]*\):?) (.+)$"),
+    re.compile(r"^(Executive Order \d+ [^:]*?(?: -|:|information:?|Information:?))\s*(.+)$"),
+)
+_LIST_FIELDS = {  # OFAC label (lower case) -> fields key holding a list of values
+    "pob": "places_of_birth", "place of birth": "places_of_birth",
+    "gender": "gender", "website": "websites", "email address": "emails", "email": "emails",
+    "phone number": "phones", "phone": "phones", "telephone": "phones", "alt. telephone": "phones",
+    "fax": "fax", "alt. fax": "fax", "linked to": "linked_to", "title": "titles",
+}  # fmt: skip
+# Enhanced XML vessel features -> the same keys the CSV columns use
+_VESSEL_FEATURES = {"vessel call sign": "call_sign", "vessel type": "vessel_type",
+                    "vessel flag": "vessel_flag", "vessel owner": "vessel_owner",
+                    "vessel tonnage": "tonnage",
+                    "vessel gross registered tonnage": "gross_registered_tonnage"}  # fmt: skip
+# Remarks items filed by their leading label (longest first: "Email Address" before "Email")
+_LIST_PREFIXES = ("Email Address", "Phone Number", "Linked To:", "Alt. Telephone:", "Alt. Fax:",
+                  "nationality", "Telephone", "citizen", "Website", "Gender", "Email", "PHONE",
+                  "DOB", "POB", "Fax", "FAX")  # fmt: skip
+_ID_TAIL = re.compile(r"\s+(?=(?:issued|expires|expired)\b)")
+_TRAILING_COUNTRY = re.compile(r"^(.+?)\s*\(([^()]+)\)$")
+_WEAK_ALIAS = re.compile(r"^([afn])\.k\.a\.,?\s+'(.+)'$", re.IGNORECASE)
+_RANGE = re.compile(r"^(.+?)\s+to\s+(.+)$|^(\d{4})\s*-\s*(\d{4})$")
+
+
+def country_code(text: str | None) -> str | None:
+    """ISO alpha-2 for a country as OFAC writes it ("Korea, North", "Region: Gaza")."""
+    if not text:
+        return None
+    code = to_iso2(text)
+    if code is None and text.lower().startswith("region:"):
+        code = to_iso2(text.split(":", 1)[1])
+    return code
+
+
+def parse_dob(text: str) -> list[str]:
+    """Birth dates as ISO strings. A range ("1951 to 1953", "01 Jan 1961 to 31 Dec 1962")
+    becomes every year it spans (up to 15), so that a query year inside it can match."""
+    v = re.sub(r"^(?:circa|approximately)\s+", "", text.strip(), flags=re.IGNORECASE)
+    m = _RANGE.match(v)
+    if m:
+        a = iso_date(m.group(1) or m.group(3))
+        b = iso_date(m.group(2) or m.group(4))
+        if a and b and 0 <= int(b[:4]) - int(a[:4]) <= 15:
+            return [str(y) for y in range(int(a[:4]), int(b[:4]) + 1)]
+        return [d for d in (a, b) if d]
+    d = iso_date(v)
+    return [d] if d else []
+
+
+def _append(rec: EntityRecord, key: str, value: str) -> None:
+    values = rec.fields.setdefault(key, [])
+    if value not in values:
+        values.append(value)
+
+
+def _add_country(rec: EntityRecord, code: str | None) -> None:
+    if code and code not in rec.countries:
+        rec.countries.append(code)
+
+
+def add_identifier(
+    rec: EntityRecord, id_type: str, number: str, country: str | None, note: str | None
+) -> None:
+    code = country_code(country) if country else None
+    ident = Identifier(id_type, number, code or country or None, note or None)
+    if ident not in rec.identifiers:
+        rec.identifiers.append(ident)
+
+
+def add_fact(
+    rec: EntityRecord,
+    label: str,
+    value: str,
+    *,
+    country: str | None = None,
+    note: str | None = None,
+    default: str = "feature",
+) -> None:
+    """File one OFAC fact (an idList item, an Enhanced XML feature or a Remarks item) under its
+    EntityRecord attribute. `default` decides for labels OFAC invented after this was written:
+    "id" (an XML idList item) or "feature"."""
+    label = label.strip()
+    value = value.strip()
+    key = label.lower().rstrip(":").strip()
+    if not value:
+        return
+    if key in ("dob", "birthdate", "date of birth"):
+        for d in parse_dob(value):
+            if d not in rec.dates_of_birth:
+                rec.dates_of_birth.append(d)
+    elif key in ("nationality", "nationality country", "citizen", "citizenship",
+                 "citizenship country"):  # fmt: skip
+        code = country_code(value)
+        _append(rec, "citizenship" if key.startswith("citizen") else "nationality", value)
+        if code and code not in rec.nationalities:
+            rec.nationalities.append(code)
+        _add_country(rec, code)
+    elif key in _LIST_FIELDS:
+        _append(rec, _LIST_FIELDS[key], value)
+    elif key in _VESSEL_FEATURES:
+        rec.fields[_VESSEL_FEATURES[key]] = value
+        if key == "vessel flag":
+            _add_country(rec, country_code(value))
+    elif _is_id_label(key) or (default == "id" and not _is_feature_label(label)):
+        add_identifier(rec, label.rstrip(":").strip(), value, country, note)
+    else:
+        if key == "nationality of registration":
+            _add_country(rec, country_code(value))
+        rec.fields.setdefault("features", {}).setdefault(label, [])
+        if value not in rec.fields["features"][label]:
+            rec.fields["features"][label].append(value)
+
+
+def _is_id_label(key: str) -> bool:
+    return key in _ID_KEYS or key.startswith("digital currency address")
+
+
+def _is_feature_label(label: str) -> bool:
+    return label in FEATURE_TYPES or any(p.match(f"{label} x") for p in _FEATURE_PATTERNS)
+
+
+def split_id(rest: str) -> tuple[str, str | None, str | None]:
+    """'A1234 (Iran) issued 2001 expires 2011' -> ('A1234', 'Iran', 'issued 2001 expires 2011')."""
+    parts = _ID_TAIL.split(rest, maxsplit=1)
+    number, note = parts[0].strip(), (parts[1].strip() if len(parts) > 1 else None)
+    country = None
+    m = _TRAILING_COUNTRY.match(number)
+    if m:
+        number, country = m.group(1).strip(), m.group(2).strip()
+    return number.rstrip(","), country, note
+
+
+def apply_remarks(rec: EntityRecord, remarks: str) -> None:
+    """Parse the `; `-separated Remarks items into the record (the text stays in `remarks`)."""
+    for item in re.split(r";\s*", remarks.strip().rstrip(".")):
+        item = item.strip()
+        if item.lower().startswith("alt. "):
+            item = item[5:].strip()
+        if not item:
+            continue
+        m = _WEAK_ALIAS.match(item)
+        if m:
+            add_name(rec, Name(m.group(2).strip(), "weak_aka", quality="weak"))
+            continue
+        prefix = next((p for p in _LIST_PREFIXES if item.startswith(p + " ")), None)
+        if prefix:
+            add_fact(rec, prefix, item[len(prefix) :])
+            continue
+        if item.startswith("Digital Currency Address - "):
+            label, _, value = item.rpartition(" ")
+            add_fact(rec, label, value)
+            continue
+        id_type = next((t for t in ID_TYPES if item.startswith(t + " ")), None)
+        if id_type:
+            number, country, note = split_id(item[len(id_type) :])
+            add_identifier(rec, id_type.rstrip(":"), number, country, note)
+            continue
+        feature = next((t for t in FEATURE_TYPES if item.startswith(t + " ")), None)
+        if feature:
+            add_fact(rec, feature, item[len(feature) :])
+            continue
+        m2 = next((m for p in _FEATURE_PATTERNS if (m := p.match(item))), None)
+        if m2:
+            add_fact(rec, m2.group(1), m2.group(2))
+            continue
+        _append(rec, "other_information", item)
+
+
+def add_name(rec: EntityRecord, name: Name) -> None:
+    if name.name and not any(n.name == name.name for n in rec.names):
+        rec.names.append(name)
+
+
+# --- the CSV files -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsvSet:
+    """The official file names of one CSV set."""
+
+    primary: str
+    address: str
+    alias: str
+    comments: str
+
+
+SDN_FILES = CsvSet("sdn.csv", "add.csv", "alt.csv", "sdn_comments.csv")
+CONS_FILES = CsvSet("cons_prim.csv", "cons_add.csv", "cons_alt.csv", "cons_comments.csv")
+
+
+def read_rows(
+    content: bytes, file: str, columns: tuple[str, ...], source: str
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) for each data row; `-0-` becomes ''. Damage raises ParseError."""
+    text = decode_text(content, file, source)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    line = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ParseError(
+                f"is not valid CSV ({exc}; truncated or damaged file?)",
+                source=source, file=file, line=line,
+            ) from None  # fmt: skip
+        start, line = line, reader.line_num + 1
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != len(columns):
+            raise ParseError(
+                f"has {len(row)} fields, expected {len(columns)} ({', '.join(columns[:3])}...; "
+                "truncated or damaged file?)",
+                source=source, file=file, line=start,
+            )  # fmt: skip
+        # Remarks keep their edge spaces: a 1,000-character Remarks cell and its continuation
+        # in the comments file can split "Government Gazette" at the space.
+        cells = [c if k in _UNSTRIPPED and c.strip() != "-0-" else c.strip()
+                 for k, c in zip(columns, row, strict=True)]  # fmt: skip
+        if not cells[0].isdigit():
+            raise ParseError(
+                f"{columns[0]} {cells[0][:40]!r} is not a number", source=source, file=file,
+                line=start,
+            )  # fmt: skip
+        yield start, {k: ("" if v == "-0-" else v) for k, v in zip(columns, cells, strict=True)}
+
+
+def split_programs(text: str) -> list[str]:
+    """'IRAN] [SDGT' -> ['IRAN', 'SDGT'] (the CSV's join of several programs)."""
+    return [p.strip(" []") for p in text.split("] [") if p.strip(" []")]
+
+
+def non_sdn_lists(programs: list[str]) -> list[str]:
+    lists = list(dict.fromkeys(NON_SDN_LISTS[p] for p in programs if p in NON_SDN_LISTS))
+    return lists or [NS_MBS]
+
+
+def parse_csv_set(
+    files: Mapping[str, bytes], names: CsvSet, source: str, sdn: bool = True
+) -> ParsedList:
+    """Join one CSV set into records. Only the primary file is needed; the others add to it."""
+    if names.primary not in files:
+        raise ParseError("is missing from the file set", source=source, file=names.primary)
+    comments: dict[str, str] = {}
+    if names.comments in files:
+        for _, row in read_rows(files[names.comments], names.comments, COMMENT_COLUMNS, source):
+            comments[row["ent_num"]] = comments.get(row["ent_num"], "") + row["Remarks_Extended"]
+    records: dict[str, EntityRecord] = {}
+    rows_read = 0
+    for line, row in read_rows(files[names.primary], names.primary, PRIMARY_COLUMNS, source):
+        rows_read += 1
+        ent = row["ent_num"]
+        if ent in records:
+            raise ParseError(f"ent_num {ent} appears twice", source=source, file=names.primary,
+                             line=line)  # fmt: skip
+        records[ent] = _primary_record(row, comments.pop(ent, ""), names.primary, line, source, sdn)
+    warnings: list[str] = []
+    cut = [r.source_id for r in records.values() if len(r.raw["row"]["Remarks"]) >= REMARKS_MAX
+           and "remarks_extended" not in r.raw]  # fmt: skip
+    if cut:
+        warnings.append(
+            f"{names.primary}: {len(cut)} entries have Remarks cut at {REMARKS_MAX} characters "
+            f"with no continuation in {names.comments} (ent_num {', '.join(cut[:5])})"
+        )
+    if comments:
+        some = ", ".join(sorted(comments, key=int)[:5])
+        warnings.append(
+            f"{names.comments}: {len(comments)} rows for entries not in {names.primary} "
+            f"(ent_num {some}{'...' if len(comments) > 5 else ''})"
+        )
+    orphans = 0
+    if names.alias in files:
+        for _, row in read_rows(files[names.alias], names.alias, ALIAS_COLUMNS, source):
+            rec = records.get(row["ent_num"])
+            if rec is None:
+                orphans += 1
+                continue
+            weak = "weak" in row["alt_remarks"].lower()
+            kind = "weak_aka" if weak else ALIAS_KINDS.get(row["alt_type"].lower(), "aka")
+            add_name(rec, Name(row["alt_name"], kind, quality="weak" if weak else None))
+            rec.raw.setdefault("aliases", []).append(row)
+    if orphans:
+        warnings.append(f"{names.alias}: {orphans} alias rows for entries not in {names.primary}")
+    orphans = 0
+    if names.address in files:
+        for _, row in read_rows(files[names.address], names.address, ADDRESS_COLUMNS, source):
+            rec = records.get(row["ent_num"])
+            if rec is None:
+                orphans += 1
+                continue
+            rec.raw.setdefault("addresses", []).append(row)
+            _add_address(rec, row)
+    if orphans:
+        warnings.append(f"{names.address}: {orphans} address rows for entries not in "
+                        f"{names.primary}")  # fmt: skip
+    return ParsedList(list(records.values()), data_date=None, warnings=warnings,
+                      rows_read=rows_read)  # fmt: skip
+
+
+def _primary_record(
+    row: dict[str, str], extra: str, file: str, line: int, source: str, sdn: bool
+) -> EntityRecord:
+    kind = row["SDN_Type"].lower()
+    if kind not in ENTITY_TYPES:
+        raise ParseError(f"unknown SDN_Type {row['SDN_Type']!r}", source=source, file=file,
+                         line=line)  # fmt: skip
+    if not row["SDN_Name"]:
+        raise ParseError("has no SDN_Name", source=source, file=file, line=line)
+    programs = split_programs(row["Program"])
+    rec = EntityRecord(
+        source_id=row["ent_num"],
+        entity_type=ENTITY_TYPES[kind],
+        name=row["SDN_Name"],
+        programs=programs,
+        lists=["SDN List"] if sdn else non_sdn_lists(programs),
+        raw={"row": row},
+    )
+    if extra:
+        rec.raw["remarks_extended"] = extra
+    remarks = (row["Remarks"] + extra).strip()
+    rec.remarks = remarks or None
+    if row["Title"]:
+        add_fact(rec, "Title", row["Title"])
+    for col, key in VESSEL_FIELDS.items():
+        if row[col]:
+            rec.fields[key] = row[col]
+    _add_country(rec, country_code(row["Vess_flag"]))
+    if remarks:
+        apply_remarks(rec, remarks)
+    return rec
+
+
+def _add_address(rec: EntityRecord, row: dict[str, str]) -> None:
+    parts = (row["Address"], row["City/State/Province/Postal Code"], row["Country"])
+    if not any(parts):
+        return  # OFAC keeps an all-null placeholder row for many entries
+    code = country_code(row["Country"])
+    rec.addresses.append(
+        Address(
+            full=", ".join(p for p in parts if p),
+            street=row["Address"] or None,
+            city=row["City/State/Province/Postal Code"] or None,  # OFAC's one combined column
+            country=row["Country"] or None,
+            country_code=code,
+        )
+    )
+    _add_country(rec, code)
