@@ -59,16 +59,41 @@ _LIST_FIELDS = (
     "programs", "alt_names", "citizenships", "dates_of_birth", "nationalities", "places_of_birth",
 )  # fmt: skip
 # Short codes in the order sub-lists are listed on a merged entity (trade.gov's own codes).
-CODE_ORDER = ("EL", "SDN", "DPL", "UVL", "MEU", "ISN", "DTC", "SSI", "CMIC", "PLC", "CAP", "MBS",
-              "FSE")  # fmt: skip
-_TYPES = {"individual": "person", "entity": "organization", "vessel": "vessel",
-          "aircraft": "aircraft"}  # fmt: skip
+CODE_ORDER = (
+    "EL",
+    "SDN",
+    "DPL",
+    "UVL",
+    "MEU",
+    "ISN",
+    "DTC",
+    "SSI",
+    "CMIC",
+    "PLC",
+    "CAP",
+    "MBS",
+    "FSE",
+)
+_TYPES = {
+    "individual": "person",
+    "entity": "organization",
+    "vessel": "vessel",
+    "aircraft": "aircraft",
+}
 # Entries in `ids` that describe the entity rather than identify it.
 _INFO_TYPES = {
-    "gender", "target type", "aircraft model", "aircraft operator", "former vessel flag",
-    "other vessel flag", "other vessel type", "nationality of registration",
-    "registration country", "issuer name", "executive order 14024 directive information",
-}  # fmt: skip
+    "gender",
+    "target type",
+    "aircraft model",
+    "aircraft operator",
+    "former vessel flag",
+    "other vessel flag",
+    "other vessel type",
+    "nationality of registration",
+    "registration country",
+    "issuer name",
+    "executive order 14024 directive information",
+}
 _YES_NO = {"Y": True, "YES": True, "TRUE": True, "N": False, "NO": False, "FALSE": False}
 _ALIAS_MARK = re.compile(r",?\s*\b([afn])\.k\.a\.,?\s*", re.IGNORECASE)
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -171,14 +196,25 @@ def parse_address(text: str) -> Address:
     postal = state = city = None
     if len(parts) > 1 and re.fullmatch(r"(?=(?:\D*\d){2})[A-Z0-9][A-Z0-9 -]{1,9}", parts[-1]):
         postal = parts.pop()
-    if len(parts) > 1 and code in ("US", None) and re.fullmatch(r"[A-Z]{2}", parts[-1]):
-        if _is_us_state(parts[-1]):
-            state = parts.pop()
+    if (
+        len(parts) > 1
+        and code in ("US", None)
+        and re.fullmatch(r"[A-Z]{2}", parts[-1])
+        and _is_us_state(parts[-1])
+    ):
+        state = parts.pop()
     if parts:
         city = parts.pop()
     street = ", ".join(parts) or None
-    return Address(full=full, street=street, city=city, state=state, postal_code=postal,
-                   country=country, country_code=code)  # fmt: skip
+    return Address(
+        full=full,
+        street=street,
+        city=city,
+        state=state,
+        postal_code=postal,
+        country=country,
+        country_code=code,
+    )
 
 
 def parse_csv_id(entry: str) -> dict[str, str | None]:
@@ -256,8 +292,9 @@ def _codes(values: list[str]) -> list[str]:
     return [c for c in dict.fromkeys(to_iso2(v) for v in values) if c]
 
 
-def _record(row: dict[str, Any], raw: dict[str, Any], where: str, warnings: list[str]
-            ) -> EntityRecord:  # fmt: skip
+def _record(
+    row: dict[str, Any], raw: dict[str, Any], where: str, warnings: list[str]
+) -> EntityRecord:
     """One normalised row (text fields cleaned; list fields as lists; addresses as Address;
     ids as dicts) -> an entity."""
     sub_list = row["source"]
@@ -272,9 +309,9 @@ def _record(row: dict[str, Any], raw: dict[str, Any], where: str, warnings: list
     idents, info = _identifiers(row["ids"])
     nationalities = _codes(row["nationalities"] + row["citizenships"])
     addresses: list[Address] = _dedupe(row["addresses"])
-    countries = list(dict.fromkeys(
-        [a.country_code for a in addresses if a.country_code] + nationalities
-    ))  # fmt: skip
+    countries = list(
+        dict.fromkeys([a.country_code for a in addresses if a.country_code] + nationalities)
+    )
     order = row["standard_order"].upper()
     gender = next((i["value"] for i in info if (i["type"] or "").lower() == "gender"), None)
     fields: dict[str, Any] = {k: row[k] or None for k in _TEXT_FIELDS}
@@ -349,8 +386,14 @@ def _merge(records: list[EntityRecord]) -> list[EntityRecord]:
                 lead.fields["list_codes"] + other.fields["list_codes"]
             )
             lead.names = _dedupe_names(lead.names + other.names)
-            for attr in ("programs", "addresses", "identifiers", "dates_of_birth",
-                         "nationalities", "countries"):  # fmt: skip
+            for attr in (
+                "programs",
+                "addresses",
+                "identifiers",
+                "dates_of_birth",
+                "nationalities",
+                "countries",
+            ):
                 setattr(lead, attr, _dedupe(getattr(lead, attr) + getattr(other, attr)))
             info = lead.fields["additional_information"]
             lead.fields["additional_information"] = _dedupe(
@@ -363,34 +406,52 @@ def _merge(records: list[EntityRecord]) -> list[EntityRecord]:
 
 def _finish(records: list[EntityRecord], rows: int, warnings: list[str]) -> ParsedList:
     starts = [
-        d for r in records for row in r.raw["rows"]
+        d
+        for r in records
+        for row in r.raw["rows"]
         if (d := iso_date(row.get("start_date"))) and d < "2100"
-    ]  # fmt: skip
-    return ParsedList(_merge(records), data_date=max(starts, default=None), warnings=warnings,
-                      rows_read=rows)  # fmt: skip
+    ]
+    return ParsedList(
+        _merge(records), data_date=max(starts, default=None), warnings=warnings, rows_read=rows
+    )
 
 
 def parse_csv(content: bytes) -> ParsedList:
     text = decode_text(content, CSV_FILE, KEY)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header = next(reader, None)
     if header is None or [h.strip() for h in header] != COLUMNS:
         got = header[:4] if header else "nothing"
         raise ParseError(
             f"header is not the CSL's 29 columns (_id, source, entity_number, ...; got {got})",
-            source=KEY, file=CSV_FILE, line=1,
+            source=KEY,
+            file=CSV_FILE,
+            line=1,
         )
     records: list[EntityRecord] = []
     warnings: list[str] = []
     rows = 0
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error as exc:
+            raise ParseError(
+                f"is not valid CSV ({exc}; truncated or damaged file?)",
+                source=KEY,
+                file=CSV_FILE,
+                line=reader.line_num,
+            ) from None
+        if cells is None:
+            break
         line = reader.line_num
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(COLUMNS):
             raise ParseError(
                 f"has {len(cells)} fields, expected {len(COLUMNS)} (truncated or damaged file?)",
-                source=KEY, file=CSV_FILE, line=line,
+                source=KEY,
+                file=CSV_FILE,
+                line=line,
             )
         rows += 1
         raw = dict(zip(COLUMNS, cells, strict=True))
@@ -410,8 +471,9 @@ def _json_text(item: dict[str, Any], key: str, where: str) -> str:
     value = item.get(key)
     if value is None or isinstance(value, str | int | float):
         return _clean(value)
-    raise ParseError(f"{where}: {key} is a {type(value).__name__}, expected text",
-                     source=KEY, file=JSON_FILE)  # fmt: skip
+    raise ParseError(
+        f"{where}: {key} is a {type(value).__name__}, expected text", source=KEY, file=JSON_FILE
+    )
 
 
 def _json_list(item: dict[str, Any], key: str, where: str) -> list[Any]:
@@ -422,24 +484,30 @@ def _json_list(item: dict[str, Any], key: str, where: str) -> list[Any]:
         return _split(value)
     if isinstance(value, list):
         return value
-    raise ParseError(f"{where}: {key} is a {type(value).__name__}, expected a list",
-                     source=KEY, file=JSON_FILE)  # fmt: skip
+    raise ParseError(
+        f"{where}: {key} is a {type(value).__name__}, expected a list", source=KEY, file=JSON_FILE
+    )
 
 
 def _json_address(a: Any, where: str) -> Address:
     if isinstance(a, str):
         return parse_address(a)
     if not isinstance(a, dict):
-        raise ParseError(f"{where}: an address is a {type(a).__name__}", source=KEY,
-                         file=JSON_FILE)  # fmt: skip
-    part = {k: _json_text(a, k, where) or None
-            for k in ("address", "city", "state", "postal_code", "country")}  # fmt: skip
+        raise ParseError(f"{where}: an address is a {type(a).__name__}", source=KEY, file=JSON_FILE)
+    part = {
+        k: _json_text(a, k, where) or None
+        for k in ("address", "city", "state", "postal_code", "country")
+    }
     country = part["country"]
     return Address(
         full=", ".join(p for p in part.values() if p),
-        street=part["address"], city=part["city"], state=part["state"],
-        postal_code=part["postal_code"], country=country, country_code=to_iso2(country),
-    )  # fmt: skip
+        street=part["address"],
+        city=part["city"],
+        state=part["state"],
+        postal_code=part["postal_code"],
+        country=country,
+        country_code=to_iso2(country),
+    )
 
 
 def _json_id(i: Any, where: str) -> dict[str, str | None]:
@@ -447,8 +515,9 @@ def _json_id(i: Any, where: str) -> dict[str, str | None]:
         return parse_csv_id(i)
     if not isinstance(i, dict):
         raise ParseError(f"{where}: an id is a {type(i).__name__}", source=KEY, file=JSON_FILE)
-    out: dict[str, str | None] = {k: _json_text(i, k, where) or None
-                                  for k in ("type", "number", "country")}  # fmt: skip
+    out: dict[str, str | None] = {
+        k: _json_text(i, k, where) or None for k in ("type", "number", "country")
+    }
     out["issue_date"] = iso_date(_json_text(i, "issue_date", where))
     out["expiration_date"] = iso_date(_json_text(i, "expiration_date", where))
     out["date"] = None
@@ -460,36 +529,41 @@ def parse_json(content: bytes) -> ParsedList:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ParseError(f"not valid JSON: {exc.msg}", source=KEY, file=JSON_FILE,
-                         line=exc.lineno) from None  # fmt: skip
+        raise ParseError(
+            f"not valid JSON: {exc.msg}", source=KEY, file=JSON_FILE, line=exc.lineno
+        ) from None
     results = doc.get("results") if isinstance(doc, dict) else doc
     if not isinstance(results, list):
-        raise ParseError('expected {"results": [...]} or a list of entries', source=KEY,
-                         file=JSON_FILE)  # fmt: skip
+        raise ParseError(
+            'expected {"results": [...]} or a list of entries', source=KEY, file=JSON_FILE
+        )
     records: list[EntityRecord] = []
     warnings: list[str] = []
     for n, item in enumerate(results):
         where = f"results[{n}]"
         if not isinstance(item, dict):
             raise ParseError(f"{where} is not an object", source=KEY, file=JSON_FILE)
-        row: dict[str, Any] = {k: _json_text(item, k, where) for k in COLUMNS
-                               if k not in _LIST_FIELDS and k not in ("addresses", "ids")}  # fmt: skip
+        row: dict[str, Any] = {
+            k: _json_text(item, k, where)
+            for k in COLUMNS
+            if k not in _LIST_FIELDS and k not in ("addresses", "ids")
+        }
         row["_id"] = row["_id"] or _json_text(item, "id", where)
         for k in _LIST_FIELDS:
             values = _json_list(item, k, where)
             if any(not isinstance(v, str) for v in values):
-                raise ParseError(f"{where}: {k} holds a non-text value", source=KEY,
-                                 file=JSON_FILE)  # fmt: skip
+                raise ParseError(f"{where}: {k} holds a non-text value", source=KEY, file=JSON_FILE)
             # aliases are re-joined so the CSV's clean-up ("; and ", "a.k.a.") applies alike
-            row[k] = ["; ".join(values)] if k == "alt_names" else [
-                c for v in values for c in _split(v)
-            ]
+            row[k] = (
+                ["; ".join(values)] if k == "alt_names" else [c for v in values for c in _split(v)]
+            )
         row["addresses"] = [_json_address(a, where) for a in _json_list(item, "addresses", where)]
         row["ids"] = [_json_id(i, where) for i in _json_list(item, "ids", where)]
         for k in ("_id", "source", "name"):
             if not row[k]:
-                raise ParseError(f"{where} has no {k if k != '_id' else 'id'}", source=KEY,
-                                 file=JSON_FILE)  # fmt: skip
+                raise ParseError(
+                    f"{where} has no {k if k != '_id' else 'id'}", source=KEY, file=JSON_FILE
+                )
         raw = {k: v for k, v in item.items()}
         raw.setdefault("start_date", row["start_date"])
         records.append(_record(row, raw, f"{JSON_FILE} {where}", warnings))
@@ -517,8 +591,7 @@ SOURCE = Source(
     publisher="US Department of Commerce, International Trade Administration",
     files=(
         SourceFile(CSV_FILE, BASE_URL + CSV_FILE, "csv", max_bytes=100_000_000),
-        SourceFile(JSON_FILE, BASE_URL + JSON_FILE, "json", required=False,
-                   max_bytes=300_000_000),  # fmt: skip
+        SourceFile(JSON_FILE, BASE_URL + JSON_FILE, "json", required=False, max_bytes=300_000_000),
     ),
     parse=parse,
     homepage="https://www.trade.gov/consolidated-screening-list",
