@@ -1,0 +1,344 @@
+"""`compliance screen` and `compliance compare`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from compliance.cli.common import (
+    EXIT_CLEAR,
+    EXIT_ERROR,
+    EXIT_MATCH,
+    DbOption,
+    engine_for,
+    fail,
+    print_json,
+    print_table,
+)
+from compliance.screen_file import InputFileError, read_parties, screen_rows
+from compliance.screening import (
+    DEFAULT_THRESHOLD,
+    Query,
+    Screener,
+    ScreeningError,
+    compare,
+)
+
+
+class Algorithm(str, Enum):
+    default = "default"
+    ofac = "ofac"
+
+
+class ScreenFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def _split_lists(values: list[str] | None) -> list[str] | None:
+    out = [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+    return out or None
+
+
+def _load_screener(db: str | None, lists: list[str] | None, algorithm: str) -> Screener:
+    engine = engine_for(db)
+    try:
+        screener = Screener.load(engine, lists=lists, algorithm=algorithm)
+    except ScreeningError as exc:
+        fail(str(exc))
+    if not screener.index.entities:
+        fail("no lists are loaded in this database; run `compliance update` first")
+    return screener
+
+
+def screen(
+    name: Annotated[str | None, typer.Argument(help="The party's name.")] = None,
+    type: Annotated[
+        str | None, typer.Option("--type", help="person, organization, vessel or aircraft")
+    ] = None,
+    country: Annotated[str | None, typer.Option(help="Country (ISO code or name).")] = None,
+    dob: Annotated[str | None, typer.Option(help="Date of birth: YYYY or YYYY-MM-DD.")] = None,
+    id: Annotated[str | None, typer.Option("--id", help="An identifier number.")] = None,
+    list_: Annotated[
+        list[str] | None,
+        typer.Option("--list", help="Only these sources (repeat or comma-separate)."),
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="Minimum score, 0-100.")] = DEFAULT_THRESHOLD,
+    limit: Annotated[int, typer.Option(help="At most this many matches per name.")] = 10,
+    algorithm: Annotated[Algorithm, typer.Option(help="default or ofac")] = Algorithm.default,
+    format: Annotated[
+        ScreenFormat | None,
+        typer.Option("--format", help="table or json for a name; jsonl or csv for --file"),
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="CSV with a header: name[,type,country,dob,id]")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Processes for --file.")] = 1,
+    db: DbOption = None,
+) -> None:
+    """Screen a name (or every row of --file) against the loaded lists.
+
+    Exit status: 0 nothing matched, 1 something matched, 2 bad input or no lists loaded.
+    """
+    if not 0 <= threshold <= 100:
+        fail("--threshold must be between 0 and 100")
+    if (name is None) == (file is None):
+        fail("give either a NAME or --file parties.csv")
+    lists = _split_lists(list_)
+    if file is not None:
+        fmt = format or ScreenFormat.jsonl
+        if fmt not in (ScreenFormat.jsonl, ScreenFormat.csv):
+            fail("--file writes --format jsonl or csv")
+        screener = _load_screener(db, lists, algorithm.value)
+        raise typer.Exit(_screen_file(file, screener, fmt, threshold, limit, max(workers, 1)))
+    fmt = format or ScreenFormat.table
+    if fmt not in (ScreenFormat.table, ScreenFormat.json):
+        fail("a single name prints --format table or json")
+    screener = _load_screener(db, lists, algorithm.value)
+    try:
+        result = screener.screen(Query(name or "", type, country, dob, id), threshold, limit)
+    except ScreeningError as exc:
+        fail(str(exc))
+    if fmt == ScreenFormat.json:
+        print_json(result.to_dict())
+    else:
+        _print_result_table(result.matches, threshold)
+    raise typer.Exit(EXIT_MATCH if result.matches else EXIT_CLEAR)
+
+
+def _print_result_table(matches: list[Any], threshold: float) -> None:
+    if not matches:
+        typer.echo(f"No match at or above {threshold:g}.")
+        return
+    rows = []
+    for m in matches:
+        snap = m.snapshot
+        rows.append(
+            [
+                f"{m.score:g}",
+                m.name,
+                m.matched_name if m.matched_name != m.name else "",
+                m.type,
+                ", ".join(s["source"] + ":" + s["source_id"] for s in m.sources),
+                "; ".join(m.programs)[:30],
+                snap.get("data_date") or (snap.get("fetched_at") or "")[:10],
+            ]
+        )
+    print_table(
+        ["score", "listed name", "matched name", "type", "entries", "programs", "list date"], rows
+    )
+    typer.echo("")
+    for i, m in enumerate(matches, 1):
+        typer.echo(f"{i}. {m.explanation}")
+        typer.echo(f"   lists: {'; '.join(m.lists)}")
+        if m.fields.get("license_requirement"):
+            typer.echo(
+                f"   license requirement: {m.fields['license_requirement']}; "
+                f"policy: {m.fields.get('license_policy', '')}"
+            )
+        typer.echo(
+            f"   snapshot: {m.snapshot.get('source')} #{m.snapshot.get('id')} "
+            f"sha256 {str(m.snapshot.get('sha256'))[:16]}"
+        )
+
+
+_CSV_FIELDS = (
+    "row",
+    "name",
+    "type",
+    "country",
+    "dob",
+    "id",
+    "status",
+    "matches",
+    "best_score",
+    "best_source",
+    "best_source_id",
+    "best_name",
+    "error",
+    "details",
+)
+
+
+def csv_safe(value: Any) -> str:
+    """Spreadsheet-formula-looking cells are quoted so reports never execute input."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+def _screen_file(
+    path: Path, screener: Screener, fmt: ScreenFormat, threshold: float, limit: int, workers: int
+) -> int:
+    try:
+        rows = read_parties(path)
+        first = next(rows, None)
+    except InputFileError as exc:
+        fail(str(exc))
+    if first is None:
+        typer.echo(f"warning: {path} has a header but no rows", err=True)
+
+    def all_rows() -> Any:
+        if first is not None:
+            yield first
+        yield from rows
+
+    out = sys.stdout
+    writer = csv.writer(out) if fmt == ScreenFormat.csv else None
+    if writer:
+        writer.writerow(_CSV_FIELDS)
+    progress = _Progress()
+    counts = {"clear": 0, "match": 0, "error": 0}
+    try:
+        for res in screen_rows(
+            all_rows(), screener, threshold=threshold, limit=limit, workers=workers
+        ):
+            counts[res["status"]] += 1
+            if writer:
+                best = res["matches"][0] if res["matches"] else {}
+                inp = res["input"]
+                writer.writerow(
+                    [
+                        csv_safe(v)
+                        for v in (
+                            res["row"],
+                            inp.get("name"),
+                            inp.get("type"),
+                            inp.get("country"),
+                            inp.get("dob"),
+                            inp.get("id"),
+                            res["status"],
+                            len(res["matches"]),
+                            best.get("score"),
+                            best.get("source"),
+                            best.get("source_id"),
+                            best.get("name"),
+                            res["error"],
+                            "; ".join(
+                                f"{m['source']}:{m['source_id']} {m['score']:g}"
+                                for m in res["matches"]
+                            ),
+                        )
+                    ]
+                )
+            else:
+                out.write(json.dumps(res, ensure_ascii=False, default=str) + "\n")
+            progress.tick()
+    except InputFileError as exc:
+        fail(str(exc))
+    progress.done(counts)
+    if counts["error"]:
+        return EXIT_ERROR if not counts["match"] else EXIT_MATCH
+    return EXIT_MATCH if counts["match"] else EXIT_CLEAR
+
+
+class _Progress:
+    """A progress line on stderr (redrawn in place on a terminal)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.start = self.last = time.monotonic()
+        self.tty = sys.stderr.isatty()
+
+    def tick(self) -> None:
+        self.n += 1
+        now = time.monotonic()
+        if now - self.last >= (0.5 if self.tty else 5.0):
+            self.last = now
+            rate = self.n / max(now - self.start, 1e-9)
+            end = "\r" if self.tty else "\n"
+            sys.stderr.write(f"screened {self.n:,} rows ({rate:,.0f} rows/s){end}")
+            sys.stderr.flush()
+
+    def done(self, counts: dict[str, int]) -> None:
+        secs = time.monotonic() - self.start
+        sys.stderr.write(
+            f"screened {self.n:,} rows in {secs:.1f} s: {counts['match']:,} with matches, "
+            f"{counts['clear']:,} clear, {counts['error']:,} errors\n"
+        )
+
+
+def compare_cmd(
+    name1: Annotated[str | None, typer.Argument(help="First name.")] = None,
+    name2: Annotated[str | None, typer.Argument(help="Second name.")] = None,
+    type: Annotated[str | None, typer.Option("--type", help="person, organization...")] = None,
+    algorithm: Annotated[Algorithm, typer.Option(help="default or ofac")] = Algorithm.default,
+    format: Annotated[
+        ScreenFormat | None, typer.Option("--format", help="table or json; jsonl for --file")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="CSV with name1,name2[,type] columns")
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="Exit 1 when a score reaches it.")] = (
+        DEFAULT_THRESHOLD
+    ),
+) -> None:
+    """Score two names against each other and explain why they (do not) match."""
+    if file is not None:
+        _compare_file(file, algorithm.value, threshold)
+        return
+    if name1 is None or name2 is None:
+        fail("give two names, or --file pairs.csv")
+    result = compare(name1, name2, algorithm=algorithm.value)
+    result["type"] = type
+    if format in (ScreenFormat.json, ScreenFormat.jsonl):
+        print_json(result)
+    else:
+        typer.echo(f"score {result['score']:g} ({result['algorithm']})")
+        typer.echo(f"why: {result['explanation']}")
+    raise typer.Exit(EXIT_MATCH if result["score"] >= threshold else EXIT_CLEAR)
+
+
+def _compare_file(path: Path, algorithm: str, threshold: float) -> None:
+    try:
+        fh = path.open(encoding="utf-8-sig", errors="replace", newline="")
+    except OSError as exc:
+        fail(f"{path}: cannot open: {exc.strerror}")
+    any_match = any_error = False
+    with fh:
+        reader = csv.DictReader(fh)
+        cols = [c.strip().lower() for c in reader.fieldnames or []]
+        if "name1" not in cols or "name2" not in cols:
+            fail(f"{path}: needs name1 and name2 columns; found {', '.join(cols) or 'none'}")
+        reader.fieldnames = cols
+        n = 0
+        for rec in reader:
+            n += 1
+            a, b = (rec.get("name1") or "").strip(), (rec.get("name2") or "").strip()
+            out: dict[str, Any] = {
+                "row": n,
+                "input": {"name1": a, "name2": b, "type": rec.get("type") or None},
+            }
+            if not a or not b:
+                any_error = True
+                out |= {
+                    "score": None,
+                    "explanation": None,
+                    "error": f"line {reader.line_num}: name1 and name2 are both required",
+                }
+            else:
+                r = compare(a, b, algorithm=algorithm)
+                any_match |= r["score"] >= threshold
+                out |= {
+                    "score": r["score"],
+                    "explanation": r["explanation"],
+                    "features": r["features"],
+                    "error": None,
+                }
+            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    raise typer.Exit(EXIT_MATCH if any_match else (EXIT_ERROR if any_error else EXIT_CLEAR))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(screen)
+    app.command("compare")(compare_cmd)

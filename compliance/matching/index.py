@@ -1,0 +1,296 @@
+"""The in-memory screening index, built from the current snapshots in the database.
+
+Candidate retrieval never scans every name: each query token is looked up exactly, by its
+phonetic key, through a one-deletion neighbourhood (typos), and joined with its neighbour
+("Jin Ping" -> "jinping"); identifier numbers have their own table. The built index is cached on
+disk under a key made of the database URL and the current snapshot ids, so it is rebuilt
+exactly when a list snapshot changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import pickle
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from compliance.matching.normalize import NormName, normalize_id, normalize_name, phonetic_key
+from compliance.store.models import (
+    Entity,
+    EntityBirthDate,
+    EntityIdentifier,
+    EntityName,
+    Snapshot,
+    SourceRow,
+)
+
+INDEX_VERSION = 3
+MIN_DELETE_LEN = 4  # one-deletion neighbourhoods only for tokens long enough to carry a typo
+KEEP_FIELDS = (
+    "license_requirement", "license_policy", "federal_register_notice", "list_code",
+    "entity_number", "start_date", "effective_date", "title",
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class EntityInfo:
+    id: int
+    source: str
+    source_id: str
+    type: str
+    name: str
+    programs: list[str]
+    lists: list[str]
+    countries: list[str]
+    fields: dict[str, Any]
+    content_hash: str
+    snapshot_id: int
+    birth_years: list[int] = field(default_factory=list)
+    births: list[str] = field(default_factory=list)
+    identifiers: list[tuple[str, str]] = field(default_factory=list)  # (type, number)
+    group: int = -1  # entities that are the same listing published by several sources
+
+
+@dataclass(slots=True)
+class NameEntry:
+    entity: int  # index into MatchIndex.entities
+    name: str  # as listed
+    kind: str
+    norm: NormName
+
+
+@dataclass
+class MatchIndex:
+    entities: list[EntityInfo]
+    names: list[NameEntry]
+    postings: dict[str, list[int]]  # token (or joined token pair) -> name indexes
+    df: dict[str, int]
+    by_phonetic: dict[str, list[str]]  # phonetic key -> vocabulary tokens
+    by_delete: dict[str, list[str]]  # token with one letter deleted -> vocabulary tokens
+    by_id: dict[str, list[int]]  # normalised identifier number -> entity indexes
+    groups: list[list[int]]
+    snapshots: dict[int, dict[str, Any]]  # snapshot id -> {source, id, data_date, sha256...}
+    key: str
+    primary_name: list[int] = field(default_factory=list)  # entity index -> its primary name
+    max_idf: float = 0.0
+
+    def idf(self, token: str) -> float:
+        df = self.df.get(token)
+        if df is None:
+            return self.max_idf
+        return max(math.log(len(self.names) / df), 0.3)
+
+
+def cache_key(engine: Engine) -> tuple[str, dict[int, dict[str, Any]]]:
+    snaps: dict[int, dict[str, Any]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Snapshot)
+            .join(SourceRow, SourceRow.current_snapshot_id == Snapshot.id)
+            .order_by(Snapshot.id)
+        ).all()
+    for s in rows:
+        snaps[s.id] = {
+            "source": s.source,
+            "id": s.id,
+            "data_date": s.data_date,
+            "sha256": s.sha256,
+            "fetched_at": s.fetched_at.isoformat(timespec="seconds") if s.fetched_at else None,
+        }
+    url = engine.url.render_as_string(hide_password=True)
+    raw = f"{INDEX_VERSION}|{url}|{sorted(snaps)}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:24], snaps
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("COMPLIANCE_CACHE") or platformdirs.user_cache_dir("compliance"))
+
+
+def load_index(engine: Engine, *, use_cache: bool = True) -> MatchIndex:
+    key, snaps = cache_key(engine)
+    path = _cache_dir() / f"index-{key}.pickle"
+    if use_cache and path.is_file():
+        try:
+            with path.open("rb") as fh:
+                index = pickle.load(fh)
+            if isinstance(index, MatchIndex) and index.key == key:
+                return index
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            pass
+    index = build_index(engine, key, snaps)
+    if use_cache:
+        _write_cache(path, index)
+    return index
+
+
+def _write_cache(path: Path, index: MatchIndex) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob("index-*.pickle"):
+            if old != path:
+                old.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # caching is an optimisation; a read-only cache folder just means rebuilding
+
+
+def build_index(engine: Engine, key: str, snaps: dict[int, dict[str, Any]]) -> MatchIndex:
+    entities: list[EntityInfo] = []
+    pos: dict[int, int] = {}
+    names: list[NameEntry] = []
+    snap_ids = list(snaps)
+    with engine.connect() as conn:
+        for r in conn.execute(
+            select(
+                Entity.id,
+                Entity.source,
+                Entity.source_id,
+                Entity.entity_type,
+                Entity.name,
+                Entity.programs,
+                Entity.lists,
+                Entity.countries,
+                Entity.fields,
+                Entity.content_hash,
+                Entity.snapshot_id,
+            ).where(Entity.snapshot_id.in_(snap_ids))
+        ):
+            pos[r.id] = len(entities)
+            fields = {k: v for k, v in (r.fields or {}).items() if k in KEEP_FIELDS and v}
+            entities.append(
+                EntityInfo(
+                    r.id,
+                    r.source,
+                    r.source_id,
+                    r.entity_type,
+                    r.name,
+                    r.programs or [],
+                    r.lists or [],
+                    r.countries or [],
+                    fields,
+                    r.content_hash,
+                    r.snapshot_id,
+                )
+            )
+        current = select(Entity.id).where(Entity.snapshot_id.in_(snap_ids))
+        for eid, name, kind in conn.execute(
+            select(EntityName.entity_id, EntityName.name, EntityName.kind).where(
+                EntityName.entity_id.in_(current)
+            )
+        ):
+            if eid in pos and name:
+                names.append(NameEntry(pos[eid], name, kind, normalize_name(name)))
+        for eid, date in conn.execute(
+            select(EntityBirthDate.entity_id, EntityBirthDate.date).where(
+                EntityBirthDate.entity_id.in_(current)
+            )
+        ):
+            if eid in pos and date:
+                e = entities[pos[eid]]
+                e.births.append(date)
+                if date[:4].isdigit():
+                    e.birth_years.append(int(date[:4]))
+        by_id: dict[str, list[int]] = defaultdict(list)
+        for eid, typ, number in conn.execute(
+            select(
+                EntityIdentifier.entity_id, EntityIdentifier.type, EntityIdentifier.number
+            ).where(EntityIdentifier.entity_id.in_(current))
+        ):
+            if eid in pos and number:
+                entities[pos[eid]].identifiers.append((typ, number))
+                norm = normalize_id(number)
+                if len(norm) >= 4:
+                    by_id[norm].append(pos[eid])
+    return _assemble(entities, names, dict(by_id), snaps, key)
+
+
+def _assemble(
+    entities: list[EntityInfo],
+    names: list[NameEntry],
+    by_id: dict[str, list[int]],
+    snaps: dict[int, dict[str, Any]],
+    key: str,
+) -> MatchIndex:
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, n in enumerate(names):
+        toks = n.norm.tokens
+        keys = set(toks)
+        keys.update(a + b for a, b in zip(toks, toks[1:], strict=False))
+        for t in keys:
+            postings[t].append(i)
+    df = {t: len(v) for t, v in postings.items()}
+    by_phonetic: dict[str, list[str]] = defaultdict(list)
+    by_delete: dict[str, list[str]] = defaultdict(list)
+    for t in postings:
+        k = phonetic_key(t)
+        if len(k) >= 3:
+            by_phonetic[k].append(t)
+        if len(t) >= MIN_DELETE_LEN and t.isalpha():
+            for d in deletes(t):
+                by_delete[d].append(t)
+    index = MatchIndex(
+        entities=entities,
+        names=names,
+        postings=dict(postings),
+        df=df,
+        by_phonetic=dict(by_phonetic),
+        by_delete=dict(by_delete),
+        by_id=by_id,
+        groups=_group(entities),
+        snapshots=snaps,
+        key=key,
+    )
+    index.max_idf = math.log(max(len(names), 2))
+    index.primary_name = [-1] * len(entities)
+    for i, n in enumerate(names):
+        if index.primary_name[n.entity] == -1 or n.kind == "primary":
+            index.primary_name[n.entity] = i
+    return index
+
+
+def deletes(token: str) -> set[str]:
+    return {token[:i] + token[i + 1 :] for i in range(len(token))}
+
+
+def merge_key(e: EntityInfo) -> tuple[str, ...]:
+    """Listings that several sources publish: OFAC entries (ent_num) appear in OFAC's own files
+    and in the CSL; a BIS denial order appears in dpl.txt and in the CSL."""
+    if e.source in ("us_ofac_sdn", "us_ofac_cons"):
+        return ("ofac", e.source_id)
+    if e.source == "us_trade_csl":
+        number = str(e.fields.get("entity_number") or "")
+        if number and any("Treasury" in lst for lst in e.lists):
+            return ("ofac", number)
+        if any(lst.startswith("Denied Persons") for lst in e.lists):
+            start = str(e.fields.get("start_date") or "")
+            return ("dpl", normalize_name(e.name).compact, start)
+    if e.source == "us_bis_dpl":
+        start = str(e.fields.get("effective_date") or "")
+        return ("dpl", normalize_name(e.name).compact, start)
+    return (e.source, e.source_id)
+
+
+def _group(entities: list[EntityInfo]) -> list[list[int]]:
+    by_key: dict[tuple[str, ...], int] = {}
+    groups: list[list[int]] = []
+    for i, e in enumerate(entities):
+        k = merge_key(e)
+        g = by_key.get(k)
+        if g is None:
+            g = by_key[k] = len(groups)
+            groups.append([])
+        groups[g].append(i)
+        e.group = g
+    return groups

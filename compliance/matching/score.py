@@ -1,0 +1,135 @@
+"""Explainable name scoring: align the tokens of two names, weight them by rarity, add it up.
+
+Every feature says what it measured: which tokens aligned and how (exact, typo, phonetic,
+initial), which were left over on each side, what legal forms were set aside. Rare tokens
+weigh more than common ones ("TRADING", "GROUP", "KIM" weigh little), so common words cannot
+make a match on their own, and a missing middle name or patronymic costs less than a wrong
+surname.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.fuzz import ratio
+
+from compliance.matching.normalize import NormName, phonetic_key
+
+# Tokens left over (no counterpart on the other side) cost this fraction of their weight:
+# a listed patronymic or a middle name the query omits is weak evidence against a match.
+EXTRA_TOKEN_COST = 0.5
+COMPACT_MIN = 92.0  # "XI Jinping" vs "Xi Jin Ping": spacing differences compare letter by letter
+# A token this common (weight = log inverse frequency below it; about 1 name in 400) is generic:
+# if only generic tokens agree while a distinctive one does not, the names are not the same.
+COMMON_WEIGHT = 6.0
+COMMON_ONLY_CAP = 75.0
+
+
+@lru_cache(maxsize=500_000)
+def token_sim(a: str, b: str) -> tuple[float, str]:
+    """Similarity of two normalised tokens in 0..1 and how it was established."""
+    if a == b:
+        return 1.0, "exact"
+    la, lb = len(a), len(b)
+    short = min(la, lb)
+    if short == 1:
+        return (0.75, "initial") if a[0] == b[0] else (0.0, "")
+    if a.isdigit() or b.isdigit():
+        return 0.0, ""
+    allowed = 0 if short <= 3 else 1 if short <= 5 else 2 if short <= 8 else 3
+    best, how = 0.0, ""
+    if allowed:
+        d = Levenshtein.distance(a, b, score_cutoff=allowed)
+        if d <= allowed:
+            best, how = 1.0 - 0.6 * d / max(la, lb), f"{d} edit{'s' if d > 1 else ''}"
+    if best < 0.9 and short >= 3:
+        ka = phonetic_key(a)
+        if ka and ka == phonetic_key(b):
+            best, how = 0.9, "sounds alike"
+    return best, how
+
+
+@dataclass
+class NameScore:
+    score: float  # 0..100
+    pairs: list[tuple[str, str, float, str]] = field(default_factory=list)
+    extra_query: list[str] = field(default_factory=list)
+    extra_listed: list[str] = field(default_factory=list)
+    method: str = "tokens"
+    common_only: bool = False
+
+    def describe(self) -> str:
+        if self.method == "compact":
+            return "same letters once spaces are ignored"
+        parts = [
+            f"{q}={c}" if how == "exact" else f"{q}~{c} ({how})" for q, c, _s, how in self.pairs
+        ]
+        text = ", ".join(parts) if parts else "no tokens aligned"
+        if self.extra_listed:
+            text += f"; listed name also has: {' '.join(self.extra_listed)}"
+        if self.extra_query:
+            text += f"; query also has: {' '.join(self.extra_query)}"
+        if self.common_only:
+            text += f"; only common words agree (capped at {COMMON_ONLY_CAP:g})"
+        return text
+
+
+Weight = Callable[[str], float]
+
+
+def score_names(q: NormName, c: NormName, weight: Weight) -> NameScore:
+    """Score a query name against a listed name (both normalised)."""
+    qt, ct = q.tokens, c.tokens
+    if not qt or not ct:
+        return NameScore(0.0)
+    cand: list[tuple[float, int, int, str]] = []
+    for i, a in enumerate(qt):
+        for j, b in enumerate(ct):
+            s, how = token_sim(a, b)
+            if s > 0:
+                cand.append((s, i, j, how))
+    cand.sort(key=lambda x: (-x[0], abs(x[1] - x[2])))
+    used_q: set[int] = set()
+    used_c: set[int] = set()
+    pairs: list[tuple[str, str, float, str]] = []
+    matched = possible = 0.0
+    for s, i, j, how in cand:
+        if i in used_q or j in used_c:
+            continue
+        used_q.add(i)
+        used_c.add(j)
+        wq = weight(qt[i]) if how != "initial" else min(weight(qt[i]), weight(ct[j])) * 0.5
+        wc = weight(ct[j]) if how != "initial" else wq
+        wq = min(wq, wc * 1.5)  # a typo-made rare token is worth no more than the listed one
+        matched += s * (wq + wc)
+        possible += wq + wc
+        pairs.append((qt[i], ct[j], s, how))
+    extra_q = [t for i, t in enumerate(qt) if i not in used_q]
+    extra_c = [t for j, t in enumerate(ct) if j not in used_c]
+    cost = sum(weight(t) for t in extra_q) + sum(weight(t) for t in extra_c)
+    if not pairs:
+        token_score = 0.0
+    else:
+        token_score = 100.0 * matched / (possible + EXTRA_TOKEN_COST * cost)
+        if extra_q and extra_c:
+            # Both sides have leftovers: likely different people sharing common name parts.
+            token_score *= 0.9
+    common_only = (
+        bool(pairs)
+        and all(weight(c) < COMMON_WEIGHT for _q, c, _s, _h in pairs)
+        and any(weight(t) >= COMMON_WEIGHT for t in extra_q + extra_c)
+    )
+    if common_only:
+        token_score = min(token_score, COMMON_ONLY_CAP)
+    result = NameScore(round(token_score, 1), pairs, extra_q, extra_c, common_only=common_only)
+    qc, cc = q.compact, c.compact
+    if len(qt) != len(ct) and token_score < 100 and abs(len(qc) - len(cc)) <= 2:
+        compact = max(ratio(qc, cc), ratio(qc, "".join(reversed(ct))))
+        if compact >= COMPACT_MIN and compact > token_score:
+            return NameScore(
+                round(compact, 1), [(q.text, c.text, compact / 100, "compact")], method="compact"
+            )
+    return result

@@ -1,0 +1,157 @@
+"""Screen every row of a parties file, in order, on one or more cores.
+
+Rows stream through: the file is read lazily, screened in chunks by worker processes that
+inherit the loaded index (fork), and results come back in input order. A row that cannot be
+screened gets status "error" with the reason; no row is ever dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import multiprocessing as mp
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compliance.screening import Query, Screener, ScreeningError
+
+PARTY_COLUMNS = ("name", "type", "country", "dob", "id")
+CHUNK = 256
+
+
+class InputFileError(ValueError):
+    pass
+
+
+@dataclass
+class Row:
+    number: int  # 1-based data row number (the header is row 0)
+    line: int  # line in the file where the row starts
+    values: dict[str, str]
+    error: str | None = None
+
+
+def read_parties(path: Path) -> Iterator[Row]:
+    """CSV rows with a header holding `name` (and optionally type, country, dob, id)."""
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot open: {exc.strerror}") from None
+    with fh:
+        raw = fh.read(65536)
+        encoding = "utf-8-sig"
+        try:
+            raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(raw) - 4:  # not just a multi-byte char cut at the buffer edge
+                encoding = "cp1252"
+        fh.seek(0)
+        text = io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="")
+        reader = csv.reader(text)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputFileError(f"{path}: the file is empty; expected a header with 'name'")
+        except csv.Error as exc:
+            raise InputFileError(f"{path} line 1: {exc}") from None
+        cols = [h.strip().lower() for h in header]
+        if "name" not in cols:
+            raise InputFileError(
+                f"{path}: no 'name' column; found {', '.join(repr(c) for c in header) or 'none'}"
+                f" (expected name and optionally {', '.join(PARTY_COLUMNS[1:])})"
+            )
+        number = 0
+        while True:
+            line = reader.line_num + 1
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                number += 1
+                yield Row(number, line, {}, f"line {line}: unreadable CSV: {exc}")
+                continue
+            if not values:
+                continue  # a blank line is not a row
+            number += 1
+            row = {c: (values[i].strip() if i < len(values) else "") for i, c in enumerate(cols)}
+            err = None
+            if len(values) > len(cols):
+                err = f"line {line}: {len(values)} fields but the header has {len(cols)}"
+            yield Row(number, line, row, err)
+
+
+_SCREENER: Screener | None = None
+_OPTS: dict[str, Any] = {}
+
+
+def _screen_row(row: Row) -> dict[str, Any]:
+    assert _SCREENER is not None
+    inp = {k: row.values.get(k, "") for k in PARTY_COLUMNS if k in row.values}
+    out: dict[str, Any] = {"row": row.number, "line": row.line, "input": inp}
+    if row.error:
+        return out | {"status": "error", "matches": [], "error": row.error}
+    if not row.values.get("name", "").strip() and not row.values.get("id", "").strip():
+        return out | {
+            "status": "error",
+            "matches": [],
+            "error": f"line {row.line}: the name is empty",
+        }
+    query = Query(
+        name=row.values.get("name", ""),
+        type=row.values.get("type") or None,
+        country=row.values.get("country") or None,
+        dob=row.values.get("dob") or None,
+        id=row.values.get("id") or None,
+    )
+    try:
+        result = _SCREENER.screen(query, threshold=_OPTS["threshold"], limit=_OPTS["limit"])
+    except ScreeningError as exc:
+        return out | {"status": "error", "matches": [], "error": f"line {row.line}: {exc}"}
+    matches = [m.to_dict() for m in result.matches]
+    return out | {"status": "match" if matches else "clear", "matches": matches, "error": None}
+
+
+def _screen_chunk(rows: list[Row]) -> list[dict[str, Any]]:
+    return [_screen_row(r) for r in rows]
+
+
+def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
+    for r in rows:
+        chunk.append(r)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def screen_rows(
+    rows: Iterable[Row],
+    screener: Screener,
+    *,
+    threshold: float | None = None,
+    limit: int = 10,
+    workers: int = 1,
+) -> Iterator[dict[str, Any]]:
+    """Results in input order, one per row."""
+    global _SCREENER, _OPTS
+    _SCREENER = screener
+    _OPTS = {"threshold": threshold, "limit": limit}
+    if workers <= 1:
+        for r in rows:
+            yield _screen_row(r)
+        return
+    ctx = mp.get_context("fork")  # workers share the loaded index copy-on-write
+    window: deque[Any] = deque()  # bounded, so a huge file never sits in memory at once
+    with ctx.Pool(workers) as pool:
+        for chunk in _chunks(rows, CHUNK):
+            window.append(pool.apply_async(_screen_chunk, (chunk,)))
+            if len(window) >= workers * 4:
+                yield from window.popleft().get()
+        while window:
+            yield from window.popleft().get()

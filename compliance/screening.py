@@ -1,0 +1,497 @@
+"""Screen a party (name plus optional type, country, birth date, identifier) against the lists.
+
+Every match carries its evidence: which source and entry, which snapshot of the list (date,
+checksum), which listed name matched, which tokens aligned, and what each qualifier did.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from compliance.countries import to_iso2
+from compliance.matching.index import EntityInfo, MatchIndex, load_index
+from compliance.matching.normalize import NormName, normalize_id, normalize_name, phonetic_key
+from compliance.matching.score import NameScore, score_names, token_sim
+
+DEFAULT_THRESHOLD = 85.0
+ALGORITHMS = ("default", "ofac")
+COUNTRY_PENALTY = 10.0
+BIRTH_PENALTY = 15.0
+MAX_POSTING = 4000  # tokens listed more often than this do not pull candidates on their own
+MAX_CANDIDATES = 60  # listed names scored per query, best retrieval evidence first
+
+
+class ScreeningError(ValueError):
+    pass
+
+
+@dataclass
+class Query:
+    name: str
+    type: str | None = None
+    country: str | None = None
+    dob: str | None = None
+    id: str | None = None
+
+
+@dataclass
+class Match:
+    source: str
+    source_id: str
+    name: str
+    matched_name: str
+    matched_name_kind: str
+    score: float
+    type: str
+    programs: list[str]
+    lists: list[str]
+    countries: list[str]
+    fields: dict[str, Any]
+    explanation: str
+    features: dict[str, Any]
+    snapshot: dict[str, Any]
+    entity_id: int
+    content_hash: str
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ScreenResult:
+    query: Query
+    matches: list[Match]
+    threshold: float
+    algorithm: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": asdict(self.query),
+            "threshold": self.threshold,
+            "algorithm": self.algorithm,
+            "matches": [m.to_dict() for m in self.matches],
+        }
+
+
+@dataclass
+class _Scored:
+    entity: int
+    name_idx: int
+    name_score: float
+    detail: NameScore | None
+    ofac_explanation: str = ""
+    qualifiers: list[dict[str, Any]] = field(default_factory=list)
+    score: float = 0.0
+    id_match: str | None = None
+
+
+class Screener:
+    """A loaded index plus the scoring rules. Build once, screen many."""
+
+    def __init__(
+        self, index: MatchIndex, algorithm: str = "default", lists: list[str] | None = None
+    ) -> None:
+        if algorithm not in ALGORITHMS:
+            raise ScreeningError(f"unknown algorithm {algorithm!r}; use one of {ALGORITHMS}")
+        self.index = index
+        self.algorithm = algorithm
+        self.lists = set(lists) if lists else None
+        if self.lists:
+            known = {e.source for e in index.entities}
+            unknown = self.lists - known
+            if unknown:
+                raise ScreeningError(
+                    f"no loaded list named {', '.join(sorted(unknown))}; loaded: "
+                    f"{', '.join(sorted(known)) or 'none (run compliance update)'}"
+                )
+
+    @classmethod
+    def load(
+        cls, engine: Engine, lists: list[str] | None = None, algorithm: str = "default"
+    ) -> Screener:
+        return cls(load_index(engine), algorithm=algorithm, lists=lists)
+
+    # -- retrieval ---------------------------------------------------------------------------
+
+    def _candidates(self, q: NormName) -> list[int]:
+        idx = self.index
+        weights: dict[int, float] = defaultdict(float)
+        toks = list(dict.fromkeys(q.tokens))
+        joined = [a + b for a, b in zip(q.tokens, q.tokens[1:], strict=False)]
+        variants_of: list[dict[str, float]] = []
+        for t in toks + joined:
+            variants: dict[str, float] = {}
+            if t in idx.postings:
+                variants[t] = 1.0
+            if len(t) >= 3:
+                for v in idx.by_phonetic.get(phonetic_key(t), ()):
+                    if v not in variants:
+                        variants[v] = 0.9
+            if len(t) >= 4:
+                near = set(idx.by_delete.get(t, ()))
+                for d in {t[:i] + t[i + 1 :] for i in range(len(t))}:
+                    if d in idx.postings:
+                        near.add(d)
+                    near.update(idx.by_delete.get(d, ()))
+                for v in near:
+                    if v not in variants:
+                        s, _ = token_sim(t, v)
+                        if s:
+                            variants[v] = s
+            variants_of.append(variants)
+        common_only = True
+        for variants in variants_of:
+            for v in variants:
+                if len(idx.postings[v]) <= MAX_POSTING:
+                    common_only = False
+        for variants in variants_of:
+            for v, s in variants.items():
+                plist = idx.postings[v]
+                if len(plist) > MAX_POSTING and not common_only:
+                    continue
+                w = s * idx.idf(v)
+                for n in plist:
+                    weights[n] += w
+        if not weights:
+            return []
+        ranked = sorted(weights.items(), key=lambda kv: -kv[1])
+        out: list[int] = []
+        seen_entities: set[int] = set()
+        for n, _w in ranked:
+            e = idx.names[n].entity
+            if e in seen_entities and len(out) >= MAX_CANDIDATES // 2:
+                continue
+            seen_entities.add(e)
+            out.append(n)
+            if len(out) >= MAX_CANDIDATES:
+                break
+        return out
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def _name_score(self, query: str, q: NormName, n: int) -> tuple[float, NameScore | None, str]:
+        entry = self.index.names[n]
+        if self.algorithm == "ofac":
+            from compliance.matching.ofac import ofac_score
+
+            r = ofac_score(query, entry.name)
+            return r.score, None, r.explanation
+        detail = score_names(q, entry.norm, self.index.idf)
+        return detail.score, detail, ""
+
+    def screen(self, query: Query, threshold: float | None = None, limit: int = 10) -> ScreenResult:
+        threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
+        qtype = _check_type(query.type)
+        qcountry = _check_country(query.country)
+        qyear, qdate = _check_dob(query.dob)
+        q = normalize_name(query.name or "")
+        if not q.tokens and not query.id:
+            if q.legal_forms:
+                raise ScreeningError(
+                    f"{query.name!r} is only a legal form; give the name of the party"
+                )
+            raise ScreeningError("the name is empty; give the name of the party to screen")
+        idx = self.index
+        best: dict[int, _Scored] = {}
+        for n in self._candidates(q) if q.tokens else []:
+            e = idx.names[n].entity
+            s, detail, expl = self._name_score(query.name, q, n)
+            cur = best.get(e)
+            if cur is None or s > cur.name_score:
+                best[e] = _Scored(e, n, s, detail, expl)
+        if query.id:
+            for e in idx.by_id.get(normalize_id(query.id), ()):
+                n = idx.primary_name[e]
+                if e not in best and n >= 0:
+                    s, detail, expl = (
+                        self._name_score(query.name, q, n) if q.tokens else (0.0, None, "")
+                    )
+                    best[e] = _Scored(e, n, s, detail, expl)
+        scored: list[_Scored] = []
+        for sc in best.values():
+            ent = idx.entities[sc.entity]
+            if self.lists and not self._in_lists(ent):
+                continue
+            if qtype and ent.type not in ("unknown", qtype):
+                continue
+            self._qualify(sc, ent, qcountry, qyear, qdate, query.id)
+            if sc.score >= threshold:
+                scored.append(sc)
+        return ScreenResult(query, self._merge(scored, limit), threshold, self.algorithm)
+
+    def _in_lists(self, ent: EntityInfo) -> bool:
+        assert self.lists is not None
+        return any(
+            self.index.entities[m].source in self.lists for m in self.index.groups[ent.group]
+        )
+
+    def _qualify(
+        self,
+        sc: _Scored,
+        ent: EntityInfo,
+        country: str | None,
+        year: int | None,
+        date: str | None,
+        ident: str | None,
+    ) -> None:
+        score = sc.name_score
+        if ident:
+            norm = normalize_id(ident)
+            for typ, number in ent.identifiers:
+                if normalize_id(number) == norm and len(norm) >= 4:
+                    sc.id_match = f"{typ} {number}"
+                    sc.qualifiers.append(
+                        {
+                            "field": "id",
+                            "effect": "decisive",
+                            "detail": f"identifier {number} ({typ}) matches",
+                        }
+                    )
+                    sc.score = 100.0
+                    return
+            if ent.identifiers:
+                sc.qualifiers.append(
+                    {
+                        "field": "id",
+                        "effect": 0,
+                        "detail": f"identifier {ident} not among the listed ones",
+                    }
+                )
+        if country:
+            if ent.countries:
+                if country in ent.countries:
+                    sc.qualifiers.append(
+                        {
+                            "field": "country",
+                            "effect": 0,
+                            "detail": f"country {country} agrees with the listing",
+                        }
+                    )
+                else:
+                    score -= COUNTRY_PENALTY
+                    sc.qualifiers.append(
+                        {
+                            "field": "country",
+                            "effect": -COUNTRY_PENALTY,
+                            "detail": f"country {country} contradicts listed "
+                            f"{', '.join(ent.countries)}",
+                        }
+                    )
+        if year and ent.birth_years:
+            if date and date in ent.births:
+                sc.qualifiers.append(
+                    {"field": "dob", "effect": 0, "detail": f"date of birth {date} agrees"}
+                )
+            elif any(abs(y - year) <= 1 for y in ent.birth_years):
+                sc.qualifiers.append(
+                    {"field": "dob", "effect": 0, "detail": f"birth year {year} agrees (±1)"}
+                )
+            else:
+                score -= BIRTH_PENALTY
+                sc.qualifiers.append(
+                    {
+                        "field": "dob",
+                        "effect": -BIRTH_PENALTY,
+                        "detail": f"birth year {year} contradicts listed "
+                        f"{', '.join(sorted(set(ent.births)))}",
+                    }
+                )
+        sc.score = round(max(0.0, min(100.0, score)), 1)
+
+    def _merge(self, scored: list[_Scored], limit: int) -> list[Match]:
+        idx = self.index
+        by_group: dict[int, list[_Scored]] = defaultdict(list)
+        for sc in scored:
+            by_group[idx.entities[sc.entity].group].append(sc)
+        matches = []
+        for group_hits in by_group.values():
+            group_hits.sort(key=lambda s: (-s.score, _source_rank(idx.entities[s.entity].source)))
+            top = group_hits[0]
+            members = [idx.entities[m] for m in idx.groups[idx.entities[top.entity].group]]
+            members.sort(key=lambda e: _source_rank(e.source))
+            matches.append(self._to_match(top, members))
+        matches.sort(key=lambda m: (-m.score, m.source, m.source_id))
+        return matches[: max(limit, 0)] if limit else matches
+
+    def _to_match(self, sc: _Scored, members: list[EntityInfo]) -> Match:
+        idx = self.index
+        ent = idx.entities[sc.entity]
+        entry = idx.names[sc.name_idx]
+        lists: list[str] = []
+        programs: list[str] = []
+        fields: dict[str, Any] = {}
+        for m in members:
+            lists.extend(x for x in m.lists if x not in lists)
+            programs.extend(x for x in m.programs if x not in programs)
+            for k, v in m.fields.items():
+                fields.setdefault(k, v)
+        if not lists:
+            lists = [idx.snapshots.get(ent.snapshot_id, {}).get("source", ent.source)]
+        if sc.detail is not None:
+            name_expl = sc.detail.describe()
+            features: dict[str, Any] = {
+                "name_score": sc.name_score,
+                "aligned": [
+                    {"query": a, "listed": b, "similarity": round(s, 3), "how": how}
+                    for a, b, s, how in sc.detail.pairs
+                ],
+                "query_only": sc.detail.extra_query,
+                "listed_only": sc.detail.extra_listed,
+                "legal_forms_ignored": list(entry.norm.legal_forms),
+            }
+        else:
+            name_expl = sc.ofac_explanation
+            features = {"name_score": sc.name_score, "algorithm": "ofac"}
+        features["qualifiers"] = sc.qualifiers
+        if sc.id_match:
+            features["identifier_match"] = sc.id_match
+        kind = entry.kind.replace("_", " ")
+        explanation = f"{kind} name {entry.name!r} scored {sc.name_score:g}: {name_expl}"
+        for qual in sc.qualifiers:
+            effect = qual["effect"]
+            tag = f" ({effect:+g})" if isinstance(effect, (int, float)) and effect else ""
+            explanation += f"; {qual['detail']}{tag}"
+        return Match(
+            source=ent.source,
+            source_id=ent.source_id,
+            name=ent.name,
+            matched_name=entry.name,
+            matched_name_kind=entry.kind,
+            score=sc.score,
+            type=ent.type,
+            programs=programs,
+            lists=lists,
+            countries=ent.countries,
+            fields=fields,
+            explanation=explanation,
+            features=features,
+            snapshot=idx.snapshots.get(ent.snapshot_id, {}),
+            entity_id=ent.id,
+            content_hash=ent.content_hash,
+            sources=[
+                {
+                    "source": m.source,
+                    "source_id": m.source_id,
+                    "snapshot": idx.snapshots.get(m.snapshot_id, {}),
+                }
+                for m in members
+            ],
+        )
+
+
+_SOURCE_ORDER = (
+    "us_ofac_sdn",
+    "us_ofac_cons",
+    "us_bis_dpl",
+    "un_sc",
+    "gb_ofsi",
+    "eu_fsf",
+    "us_bis_entity_list_fr",
+    "us_trade_csl",
+)
+
+
+def _source_rank(source: str) -> int:
+    return _SOURCE_ORDER.index(source) if source in _SOURCE_ORDER else len(_SOURCE_ORDER)
+
+
+def _check_type(value: str | None) -> str | None:
+    if not value:
+        return None
+    v = value.strip().lower()
+    aliases = {
+        "individual": "person",
+        "entity": "organization",
+        "org": "organization",
+        "company": "organization",
+        "ship": "vessel",
+    }
+    v = aliases.get(v, v)
+    if v not in ("person", "organization", "vessel", "aircraft"):
+        raise ScreeningError(
+            f"unknown type {value!r}; use person, organization, vessel or aircraft"
+        )
+    return v
+
+
+def _check_country(value: str | None) -> str | None:
+    if not value or not value.strip():
+        return None
+    code = to_iso2(value)
+    if code is None:
+        raise ScreeningError(f"unknown country {value!r}; use an ISO code such as RU or a name")
+    return code
+
+
+def _check_dob(value: str | None) -> tuple[int | None, str | None]:
+    if not value or not value.strip():
+        return None, None
+    v = value.strip()
+    import re
+
+    m = re.fullmatch(r"(\d{4})(?:-(\d{2})-(\d{2}))?", v)
+    if not m or not 1850 <= int(m.group(1)) <= 2100:
+        raise ScreeningError(f"date of birth {value!r} is not YYYY or YYYY-MM-DD")
+    return int(m.group(1)), (v if m.group(2) else None)
+
+
+def screen(
+    engine: Engine,
+    query: Query,
+    *,
+    threshold: float | None = None,
+    limit: int = 10,
+    lists: list[str] | None = None,
+    algorithm: str = "default",
+) -> ScreenResult:
+    return Screener.load(engine, lists=lists, algorithm=algorithm).screen(
+        query, threshold=threshold, limit=limit
+    )
+
+
+def compare(
+    a: str, b: str, *, algorithm: str = "default", idf: MatchIndex | None = None
+) -> dict[str, Any]:
+    """Score two names against each other, with the explanation (no lists needed)."""
+    if algorithm == "ofac":
+        from compliance.matching.ofac import ofac_score
+
+        r = ofac_score(a, b)
+        return {
+            "name1": a,
+            "name2": b,
+            "score": round(r.score, 1),
+            "explanation": r.explanation,
+            "features": r.features,
+            "algorithm": "ofac",
+        }
+    na, nb = normalize_name(a), normalize_name(b)
+    weight = idf.idf if idf is not None else (lambda t: 8.0)  # every token distinctive
+    if not na.tokens or not nb.tokens:
+        detail = NameScore(0.0)
+        why = "a name with nothing but a legal form (or nothing at all) never matches"
+    else:
+        detail = score_names(na, nb, weight)
+        why = detail.describe()
+    return {
+        "name1": a,
+        "name2": b,
+        "score": detail.score,
+        "explanation": why,
+        "features": {
+            "aligned": [
+                {"name1": x, "name2": y, "similarity": round(s, 3), "how": how}
+                for x, y, s, how in detail.pairs
+            ],
+            "name1_only": detail.extra_query,
+            "name2_only": detail.extra_listed,
+            "legal_forms_ignored": {"name1": list(na.legal_forms), "name2": list(nb.legal_forms)},
+            "weights": "token rarity in the loaded lists" if idf is not None else "equal",
+        },
+        "algorithm": "default",
+    }
