@@ -54,7 +54,9 @@ def read_parties(path: Path) -> Iterator[Row]:
         try:
             header = next(reader)
         except StopIteration:
-            raise InputFileError(f"{path}: the file is empty; expected a header with 'name'")
+            raise InputFileError(
+                f"{path}: the file is empty; expected a header with 'name'"
+            ) from None
         except csv.Error as exc:
             raise InputFileError(f"{path} line 1: {exc}") from None
         cols = [h.strip().lower() for h in header]

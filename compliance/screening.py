@@ -262,26 +262,25 @@ class Screener:
                         "detail": f"identifier {ident} not among the listed ones",
                     }
                 )
-        if country:
-            if ent.countries:
-                if country in ent.countries:
-                    sc.qualifiers.append(
-                        {
-                            "field": "country",
-                            "effect": 0,
-                            "detail": f"country {country} agrees with the listing",
-                        }
-                    )
-                else:
-                    score -= COUNTRY_PENALTY
-                    sc.qualifiers.append(
-                        {
-                            "field": "country",
-                            "effect": -COUNTRY_PENALTY,
-                            "detail": f"country {country} contradicts listed "
-                            f"{', '.join(ent.countries)}",
-                        }
-                    )
+        if country and ent.countries:
+            if country in ent.countries:
+                sc.qualifiers.append(
+                    {
+                        "field": "country",
+                        "effect": 0,
+                        "detail": f"country {country} agrees with the listing",
+                    }
+                )
+            else:
+                score -= COUNTRY_PENALTY
+                sc.qualifiers.append(
+                    {
+                        "field": "country",
+                        "effect": -COUNTRY_PENALTY,
+                        "detail": f"country {country} contradicts listed "
+                        f"{', '.join(ent.countries)}",
+                    }
+                )
         if year and ent.birth_years:
             if date and date in ent.births:
                 sc.qualifiers.append(

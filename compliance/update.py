@@ -114,9 +114,7 @@ def update_source(
         )
     except (SourceError, ShrinkError) as exc:
         message = str(exc)
-        if isinstance(exc, ShrinkError):
-            message = f"{source.key}: {message}"
-        elif not message.startswith(source.key):
+        if isinstance(exc, ShrinkError) or not message.startswith(source.key):
             message = f"{source.key}: {message}"
         record_failure(engine, source.key, source.title, message, files_meta, at)
         return SourceOutcome(source.key, ok=False, error=message)
@@ -143,9 +141,7 @@ def update_sources(
     sources = all_sources()
     unknown = [k for k in keys or [] if k not in sources]
     if unknown:
-        raise ValueError(
-            f"unknown source(s): {', '.join(unknown)}; known: {', '.join(sources)}"
-        )
+        raise ValueError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(sources)}")
     outcomes = []
     for key in keys or list(sources):
         outcome = update_source(engine, sources[key], mirror=mirror, force=force, policy=policy)

@@ -47,8 +47,9 @@ def update(
             typer.echo(f"        ... and {len(o.warnings) - 5} more warnings")
 
     try:
-        outcomes = update_sources(engine, sources or None, mirror=mirror, force=force,
-                                  on_done=report)
+        outcomes = update_sources(
+            engine, sources or None, mirror=mirror, force=force, on_done=report
+        )
     except ValueError as exc:
         fail(str(exc))
     if not all(o.ok for o in outcomes):
@@ -88,8 +89,9 @@ def sources(
         if s is None:
             rows.append([key, 0, "", "", "", "never loaded"])
             continue
-        rows.append([key, f"{s.records:,}", s.data_date, s.fetched_at,
-                     (s.sha256 or "")[:12], s.status])
+        rows.append(
+            [key, f"{s.records:,}", s.data_date, s.fetched_at, (s.sha256 or "")[:12], s.status]
+        )
     print_table(["source", "records", "data date", "fetched at", "sha256", "status"], rows)
     for s in statuses.values():
         if s.last_error and s.status != "ok":

@@ -6,7 +6,7 @@ import csv
 import json
 import sys
 import time
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,12 +32,12 @@ from compliance.screening import (
 )
 
 
-class Algorithm(str, Enum):
+class Algorithm(StrEnum):
     default = "default"
     ofac = "ofac"
 
 
-class ScreenFormat(str, Enum):
+class ScreenFormat(StrEnum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
@@ -311,9 +311,7 @@ def _compare_file(path: Path, algorithm: str, threshold: float) -> None:
         if "name1" not in cols or "name2" not in cols:
             fail(f"{path}: needs name1 and name2 columns; found {', '.join(cols) or 'none'}")
         reader.fieldnames = cols
-        n = 0
-        for rec in reader:
-            n += 1
+        for n, rec in enumerate(reader, 1):
             a, b = (rec.get("name1") or "").strip(), (rec.get("name2") or "").strip()
             out: dict[str, Any] = {
                 "row": n,

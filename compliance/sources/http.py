@@ -8,8 +8,8 @@ an HTML error page served in place of a CSV is refused before any parser sees it
 from __future__ import annotations
 
 import gzip
-import io
 import hashlib
+import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,11 +122,11 @@ def _fetch_once(
                 f"{exc.__class__.__name__}"
             ) from None
     content = b"".join(chunks)
-    if declared and declared.isdigit() and resp.headers.get("Content-Encoding") is None:
-        if len(content) != int(declared):
-            raise _Retryable(
-                f"download of {url} is truncated: {len(content):,} of {int(declared):,} bytes"
-            )
+    plain = resp.headers.get("Content-Encoding") is None
+    if declared and declared.isdigit() and plain and len(content) != int(declared):
+        raise _Retryable(
+            f"download of {url} is truncated: {len(content):,} of {int(declared):,} bytes"
+        )
     check_kind(content, spec)
     return FetchedFile(spec.name, url, content, _sha256(content))
 
@@ -179,6 +179,5 @@ def check_kind(content: bytes, spec: SourceFile) -> None:
     elif spec.kind == "xlsx":
         if not content.startswith(b"PK"):
             raise FetchError("not an XLSX workbook (no ZIP signature)", file=spec.name)
-    elif spec.kind == "json":
-        if head[:1] not in (b"{", b"["):
-            raise FetchError("not a JSON document", file=spec.name)
+    elif spec.kind == "json" and head[:1] not in (b"{", b"["):
+        raise FetchError("not a JSON document", file=spec.name)

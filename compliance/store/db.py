@@ -42,7 +42,9 @@ def get_engine(url: str | None = None) -> Engine:
             try:
                 Path(db_path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise DatabaseError(f"cannot create the database folder for {db_path}: {exc}")
+                raise DatabaseError(
+                    f"cannot create the database folder for {db_path}: {exc}"
+                ) from None
         engine = create_engine(url, connect_args={"timeout": 60})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:

@@ -39,7 +39,11 @@ class Delta:
     changed: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {"added": len(self.added), "removed": len(self.removed), "changed": len(self.changed)}
+        return {
+            "added": len(self.added),
+            "removed": len(self.removed),
+            "changed": len(self.changed),
+        }
 
 
 @dataclass
@@ -111,7 +115,9 @@ def replace_snapshot(
         delta = Delta(
             added=sorted(k for k in new_hashes if k not in old_hashes),
             removed=sorted(k for k in old_hashes if k not in new_hashes),
-            changed=sorted(k for k, h in new_hashes.items() if k in old_hashes and old_hashes[k] != h),
+            changed=sorted(
+                k for k, h in new_hashes.items() if k in old_hashes and old_hashes[k] != h
+            ),
         )
         snap_id = conn.execute(
             insert(Snapshot).values(
@@ -176,8 +182,14 @@ def _insert_entities(
             content_hash=hashes[rec.source_id],
         )
         for n in rec.names:
-            add(EntityName, entity_id=eid, name=n.name, kind=n.kind, script=n.script,
-                quality=n.quality)
+            add(
+                EntityName,
+                entity_id=eid,
+                name=n.name,
+                kind=n.kind,
+                script=n.script,
+                quality=n.quality,
+            )
         for a in rec.addresses:
             add(EntityAddress, entity_id=eid, **asdict(a))
         for i in rec.identifiers:
