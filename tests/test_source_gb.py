@@ -17,7 +17,6 @@ from compliance.store.db import get_engine
 from compliance.update import update_source
 from tests.conftest import mirror_file
 
-
 PARSE_SECONDS: list[float] = []
 
 
