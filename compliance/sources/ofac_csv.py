@@ -103,6 +103,7 @@ _ID_TYPE_NAMES = (
     "Tarjeta Profesional", "Digital Currency Address",
 )  # fmt: skip
 ID_TYPES = sorted(_ID_TYPE_NAMES, key=len, reverse=True)
+_ID_PREFIX = re.compile("|".join(re.escape(t) for t in ID_TYPES) + "(?= )")
 _ID_KEYS = {t.lower().rstrip(":") for t in ID_TYPES}
 
 # Remarks items that are facts but not identifiers: kept in `fields["features"]` by label.
@@ -117,6 +118,7 @@ _FEATURE_NAMES = (
     "Purchase/Sales For Divestment Date (CMIC)", "Listing Date (CMIC)", "Effective Date (CMIC)",
 )  # fmt: skip
 FEATURE_TYPES = sorted(_FEATURE_NAMES, key=len, reverse=True)
+_FEATURE_PREFIX = re.compile("|".join(re.escape(t) for t in FEATURE_TYPES) + "(?= )")
 _FEATURE_PATTERNS = (
     re.compile(r"^((?:Listing|Effective) Date \([^)]*\):?) (.+)$"),
     re.compile(r"^(Executive Order \d+ [^:]*?(?: -|:|information:?|Information:?))\s*(.+)$"),
@@ -136,6 +138,7 @@ _VESSEL_FEATURES = {"vessel call sign": "call_sign", "vessel type": "vessel_type
 _LIST_PREFIXES = ("Email Address", "Phone Number", "Linked To:", "Alt. Telephone:", "Alt. Fax:",
                   "nationality", "Telephone", "citizen", "Website", "Gender", "Email", "PHONE",
                   "DOB", "POB", "Fax", "FAX")  # fmt: skip
+_LIST_PREFIX = re.compile("|".join(re.escape(p) for p in _LIST_PREFIXES) + "(?= )")
 _ID_TAIL = re.compile(r"\s+(?=(?:issued|expires|expired)\b)")
 _TRAILING_COUNTRY = re.compile(r"^(.+?)\s*\(([^()]+)\)$")
 _WEAK_ALIAS = re.compile(r"^([afn])\.k\.a\.,?\s+'(.+)'$", re.IGNORECASE)
@@ -152,18 +155,41 @@ def country_code(text: str | None) -> str | None:
     return code
 
 
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_OFAC_DATE = re.compile(r"^(?:(\d{1,2}) )?(?:([A-Za-z]{3}) )?(\d{4})$")
+
+
+def ofac_date(text: str) -> str | None:
+    """'07 Oct 1952' / 'Oct 1952' / '1952' (OFAC's date styles) as ISO; else `iso_date`."""
+    m = _OFAC_DATE.match(text.strip())
+    if m and (m.group(2) or not m.group(1)):
+        day, mon, year = m.group(1), m.group(2), m.group(3)
+        month = _MONTHS.get(mon.lower()) if mon else None
+        if mon and month is None:
+            return None
+        if day and month:
+            return iso_date(text) if int(day) > 28 else f"{year}-{month:02d}-{int(day):02d}"
+        return f"{year}-{month:02d}" if month else year
+    return iso_date(text)
+
+
 def parse_dob(text: str) -> list[str]:
     """Birth dates as ISO strings. A range ("1951 to 1953", "01 Jan 1961 to 31 Dec 1962")
     becomes every year it spans (up to 15), so that a query year inside it can match."""
     v = re.sub(r"^(?:circa|approximately)\s+", "", text.strip(), flags=re.IGNORECASE)
     m = _RANGE.match(v)
     if m:
-        a = iso_date(m.group(1) or m.group(3))
-        b = iso_date(m.group(2) or m.group(4))
+        a = ofac_date(m.group(1) or m.group(3))
+        b = ofac_date(m.group(2) or m.group(4))
         if a and b and 0 <= int(b[:4]) - int(a[:4]) <= 15:
             return [str(y) for y in range(int(a[:4]), int(b[:4]) + 1)]
         return [d for d in (a, b) if d]
-    d = iso_date(v)
+    d = ofac_date(v)
     return [d] if d else []
 
 
@@ -262,22 +288,22 @@ def apply_remarks(rec: EntityRecord, remarks: str) -> None:
         if m:
             add_name(rec, Name(m.group(2).strip(), "weak_aka", quality="weak"))
             continue
-        prefix = next((p for p in _LIST_PREFIXES if item.startswith(p + " ")), None)
-        if prefix:
-            add_fact(rec, prefix, item[len(prefix) :])
+        m = _LIST_PREFIX.match(item)
+        if m:
+            add_fact(rec, m.group(0), item[m.end() :])
             continue
         if item.startswith("Digital Currency Address - "):
             label, _, value = item.rpartition(" ")
             add_fact(rec, label, value)
             continue
-        id_type = next((t for t in ID_TYPES if item.startswith(t + " ")), None)
-        if id_type:
-            number, country, note = split_id(item[len(id_type) :])
-            add_identifier(rec, id_type.rstrip(":"), number, country, note)
+        m = _ID_PREFIX.match(item)
+        if m:
+            number, country, note = split_id(item[m.end() :])
+            add_identifier(rec, m.group(0).rstrip(":"), number, country, note)
             continue
-        feature = next((t for t in FEATURE_TYPES if item.startswith(t + " ")), None)
-        if feature:
-            add_fact(rec, feature, item[len(feature) :])
+        m = _FEATURE_PREFIX.match(item)
+        if m:
+            add_fact(rec, m.group(0), item[m.end() :])
             continue
         m2 = next((m for p in _FEATURE_PATTERNS if (m := p.match(item))), None)
         if m2:
