@@ -152,6 +152,9 @@ def country_code(text: str | None) -> str | None:
     code = to_iso2(text)
     if code is None and text.lower().startswith("region:"):
         code = to_iso2(text.split(":", 1)[1])
+    if code is None and ", " in text:  # "Man, Isle of", "North Macedonia, The Republic of"
+        head, tail = text.split(", ", 1)
+        code = to_iso2(f"{tail} {head}") or to_iso2(head)
     return code
 
 
@@ -207,6 +210,8 @@ def _add_country(rec: EntityRecord, code: str | None) -> None:
 def add_identifier(
     rec: EntityRecord, id_type: str, number: str, country: str | None, note: str | None
 ) -> None:
+    if not number:
+        return  # e.g. "Passport issued in Sarajevo": nothing to match on; Remarks keep it
     code = country_code(country) if country else None
     ident = Identifier(id_type, number, code or country or None, note or None)
     if ident not in rec.identifiers:
@@ -422,7 +427,7 @@ def parse_csv_set(
             if rec is None:
                 orphans += 1
                 continue
-            weak = "weak" in row["alt_remarks"].lower()
+            weak = "weak" in f"{row['alt_type']} {row['alt_remarks']}".lower()
             kind = "weak_aka" if weak else ALIAS_KINDS.get(row["alt_type"].lower(), "aka")
             add_name(rec, Name(row["alt_name"], kind, quality="weak" if weak else None))
             rec.raw.setdefault("aliases", []).append(row)
