@@ -10,8 +10,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -25,13 +26,21 @@ USER_AGENT = (
 )
 
 
+def _env_float(name: str, default: float) -> float:
+    try:
+        return max(0.0, float(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
 @dataclass(frozen=True)
 class FetchPolicy:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     deadline: float = 600.0  # whole download, seconds
     retries: int = 3
-    backoff: float = 1.0  # seconds before the first retry; doubles each time
+    # seconds before the first retry; doubles each time (env COMPLIANCE_HTTP_BACKOFF overrides)
+    backoff: float = field(default_factory=lambda: _env_float("COMPLIANCE_HTTP_BACKOFF", 1.0))
     max_redirects: int = 5
 
 
