@@ -114,7 +114,10 @@ def update_source(
         )
     except (SourceError, ShrinkError) as exc:
         message = str(exc)
-        if isinstance(exc, ShrinkError) or not message.startswith(source.key):
+        if isinstance(exc, ShrinkError):
+            names = ", ".join(f["name"] for f in files_meta)
+            message = f"{source.key}: {names}: {message}"
+        elif not message.startswith(source.key):
             message = f"{source.key}: {message}"
         record_failure(engine, source.key, source.title, message, files_meta, at)
         return SourceOutcome(source.key, ok=False, error=message)
