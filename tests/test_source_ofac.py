@@ -93,8 +93,10 @@ def test_sdn_mirror_counts_and_orphans(sdn: ParsedList, sdn_files: dict[str, byt
     assert "alt.csv: 2460 alias rows for entries not in sdn.csv" in text
     assert "add.csv: 4893 address rows for entries not in sdn.csv" in text
     assert "sdn_comments.csv: 6 rows for entries not in sdn.csv" in text
-    types = {t: sum(r.entity_type == t for r in sdn.records) for t in ("organization", "person",
-             "vessel", "aircraft")}  # fmt: skip
+    types = {
+        t: sum(r.entity_type == t for r in sdn.records)
+        for t in ("organization", "person", "vessel", "aircraft")
+    }
     assert types == {"organization": 6_884, "person": 6_854, "vessel": 851, "aircraft": 376}
 
 
@@ -115,8 +117,9 @@ def test_ofac_2021_set_joins_without_orphans() -> None:
     assert rec.fields["linked_to"] == ["LAZARUS GROUP"]
 
 
-def test_cons_counts(cons_csv: ParsedList, cons_xml: ParsedList, cons_enh: ParsedList,
-                     cons_files: dict[str, bytes]) -> None:  # fmt: skip
+def test_cons_counts(
+    cons_csv: ParsedList, cons_xml: ParsedList, cons_enh: ParsedList, cons_files: dict[str, bytes]
+) -> None:
     assert [_csv_rows(cons_files[n]) for n in CONS_CSV] == [442, 574, 1_073, 10]
     assert len(cons_csv.records) == 442 and cons_csv.warnings == []
     assert sum(len(r.raw.get("aliases", [])) for r in cons_csv.records) == 1_073
@@ -148,8 +151,11 @@ def test_csv_and_classic_xml_agree(cons_csv: ParsedList, cons_xml: ParsedList) -
     assert a.keys() == b.keys()
     for key, x in a.items():
         y = b[key]
-        assert (x.name, x.entity_type, sorted(x.programs)) == (y.name, y.entity_type,
-                                                               sorted(y.programs)), key  # fmt: skip
+        assert (x.name, x.entity_type, sorted(x.programs)) == (
+            y.name,
+            y.entity_type,
+            sorted(y.programs),
+        ), key
         assert _names(x) == _names(y), key
         assert _ids(x) == _ids(y), key
         assert x.dates_of_birth == y.dates_of_birth, key
@@ -202,8 +208,11 @@ def test_banco_nacional_de_cuba(sdn_by_id: dict[str, EntityRecord]) -> None:
     assert rec.programs == ["CUBA"]
     assert rec.lists == ["SDN List"]
     kinds = {n.name: n.kind for n in rec.names}
-    assert kinds == {"BANCO NACIONAL DE CUBA": "primary", "BNC": "weak_aka",
-                     "NATIONAL BANK OF CUBA": "aka"}  # fmt: skip
+    assert kinds == {
+        "BANCO NACIONAL DE CUBA": "primary",
+        "BNC": "weak_aka",
+        "NATIONAL BANK OF CUBA": "aka",
+    }
     assert [a.country_code for a in rec.addresses] == ["CH", "ES", "JP", "PA"]
     assert rec.remarks == "a.k.a. 'BNC'."
 
@@ -219,7 +228,11 @@ def test_several_programs(sdn_by_id: dict[str, EntityRecord]) -> None:
     assert rec.fields["places_of_birth"] == ["Qom, Iran"]
     ident = rec.identifiers[0]
     assert (ident.type, ident.number, ident.country, ident.note) == (
-        "Diplomatic Passport", "008827", "IR", "issued 1999")  # fmt: skip
+        "Diplomatic Passport",
+        "008827",
+        "IR",
+        "issued 1999",
+    )
     assert rec.fields["features"]["Additional Sanctions Information -"] == [
         "Subject to Secondary Sanctions"
     ]
@@ -233,7 +246,9 @@ def test_individual_with_dob_and_passports_from_remarks(
     assert rec.dates_of_birth == ["1951-06-19"]
     assert rec.fields["places_of_birth"] == ["Giza, Egypt"]
     assert [(i.type, i.number, i.country) for i in rec.identifiers] == [
-        ("Passport", "1084010", "EG"), ("Passport", "19820215", None)]  # fmt: skip
+        ("Passport", "1084010", "EG"),
+        ("Passport", "19820215", None),
+    ]
     assert rec.fields["titles"] == ["Operational and Military Leader of JIHAD GROUP"]
     assert rec.remarks is not None and rec.remarks.startswith("DOB 19 Jun 1951; POB Giza")
     assert {"AL-ZAWAHIRI, Ayman", "SALIM, Ahmad Fuad"} <= {n.name for n in rec.names}
@@ -247,11 +262,14 @@ def test_vessels(sdn_by_id: dict[str, EntityRecord]) -> None:
     assert ebano.fields["gross_registered_tonnage"] == "1865"
     assert ebano.fields["vessel_flag"] == "Panama" and ebano.countries == ["PA"]
     assert [(i.type, i.number) for i in ebano.identifiers] == [
-        ("Vessel Registration Identification", "IMO 7406784")]  # fmt: skip
+        ("Vessel Registration Identification", "IMO 7406784")
+    ]
     assert {n.name for n in ebano.names if n.kind == "weak_aka"} == {"ANA I", "SAND SWAN"}
     tug = sdn_by_id["4238"]
     assert (tug.fields["call_sign"], tug.fields["vessel_owner"]) == (
-        "CL2192", "Samir de Navegacion S.A.")  # fmt: skip
+        "CL2192",
+        "Samir de Navegacion S.A.",
+    )
     assert sum(r.entity_type == "aircraft" for r in sdn_by_id.values()) == 376
 
 
@@ -310,8 +328,10 @@ def test_small_file_nulls_and_ctrl_z() -> None:
     assert doe.dates_of_birth == ["1960", "1961", "1962"]
     assert doe.nationalities == ["YE"]
     assert [(n.name, n.kind, n.quality) for n in doe.names] == [
-        ("DOE, John", "primary", None), ("ROE, Richard", "fka", None),
-        ("DOE, J.", "weak_aka", "weak")]  # fmt: skip
+        ("DOE, John", "primary", None),
+        ("ROE, Richard", "fka", None),
+        ("DOE, J.", "weak_aka", "weak"),
+    ]
     assert parsed.warnings == ["alt.csv: 1 alias rows for entries not in sdn.csv"]
 
 
@@ -397,17 +417,22 @@ def test_update_both_sources_from_mirror_server(mirror_server: str, db_url: str)
     assert cons_outcome.ok, cons_outcome.error
     assert cons_outcome.records == 442 and cons_outcome.data_date == "2026-01-08"
     with Session(engine) as session:
-        bnc = session.exec(select(Entity).where(Entity.source == "us_ofac_sdn",
-                                                Entity.source_id == "306")).one()  # fmt: skip
+        bnc = session.exec(
+            select(Entity).where(Entity.source == "us_ofac_sdn", Entity.source_id == "306")
+        ).one()
         names = session.exec(select(EntityName).where(EntityName.entity_id == bnc.id)).all()
         assert {(n.name, n.kind) for n in names} == {
-            ("BANCO NACIONAL DE CUBA", "primary"), ("BNC", "weak_aka"),
-            ("NATIONAL BANK OF CUBA", "aka")}  # fmt: skip
-        vtb = session.exec(select(Entity).where(Entity.source == "us_ofac_cons",
-                                                Entity.source_id == "17013")).one()  # fmt: skip
+            ("BANCO NACIONAL DE CUBA", "primary"),
+            ("BNC", "weak_aka"),
+            ("NATIONAL BANK OF CUBA", "aka"),
+        }
+        vtb = session.exec(
+            select(Entity).where(Entity.source == "us_ofac_cons", Entity.source_id == "17013")
+        ).one()
         ids = session.exec(select(EntityIdentifier).where(EntityIdentifier.entity_id == vtb.id))
         assert ("SWIFT/BIC", "VTBRRUMM") in {(i.type, i.number) for i in ids}
-        snap = session.exec(select(Snapshot).where(Snapshot.source == "us_ofac_cons",
-                                                   Snapshot.status == "current")).one()  # fmt: skip
+        snap = session.exec(
+            select(Snapshot).where(Snapshot.source == "us_ofac_cons", Snapshot.status == "current")
+        ).one()
         files = {f["name"] for f in snap.files}
         assert files == {*CONS_CSV, "CONSOLIDATED.XML", "CONS_ENHANCED.XML"}

@@ -239,8 +239,13 @@ def add_fact(
         for d in parse_dob(value):
             if d not in rec.dates_of_birth:
                 rec.dates_of_birth.append(d)
-    elif key in ("nationality", "nationality country", "citizen", "citizenship",
-                 "citizenship country"):  # fmt: skip
+    elif key in (
+        "nationality",
+        "nationality country",
+        "citizen",
+        "citizenship",
+        "citizenship country",
+    ):
         code = country_code(value)
         _append(rec, "citizenship" if key.startswith("citizen") else "nationality", value)
         if code and code not in rec.nationalities:
@@ -354,8 +359,10 @@ def read_rows(
         except csv.Error as exc:
             raise ParseError(
                 f"is not valid CSV ({exc}; truncated or damaged file?)",
-                source=source, file=file, line=line,
-            ) from None  # fmt: skip
+                source=source,
+                file=file,
+                line=line,
+            ) from None
         start, line = line, reader.line_num + 1
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
@@ -363,17 +370,23 @@ def read_rows(
             raise ParseError(
                 f"has {len(row)} fields, expected {len(columns)} ({', '.join(columns[:3])}...; "
                 "truncated or damaged file?)",
-                source=source, file=file, line=start,
-            )  # fmt: skip
+                source=source,
+                file=file,
+                line=start,
+            )
         # Remarks keep their edge spaces: a 1,000-character Remarks cell and its continuation
         # in the comments file can split "Government Gazette" at the space.
-        cells = [c if k in _UNSTRIPPED and c.strip() != "-0-" else c.strip()
-                 for k, c in zip(columns, row, strict=True)]  # fmt: skip
+        cells = [
+            c if k in _UNSTRIPPED and c.strip() != "-0-" else c.strip()
+            for k, c in zip(columns, row, strict=True)
+        ]
         if not cells[0].isdigit():
             raise ParseError(
-                f"{columns[0]} {cells[0][:40]!r} is not a number", source=source, file=file,
+                f"{columns[0]} {cells[0][:40]!r} is not a number",
+                source=source,
+                file=file,
                 line=start,
-            )  # fmt: skip
+            )
         yield start, {k: ("" if v == "-0-" else v) for k, v in zip(columns, cells, strict=True)}
 
 
@@ -403,12 +416,16 @@ def parse_csv_set(
         rows_read += 1
         ent = row["ent_num"]
         if ent in records:
-            raise ParseError(f"ent_num {ent} appears twice", source=source, file=names.primary,
-                             line=line)  # fmt: skip
+            raise ParseError(
+                f"ent_num {ent} appears twice", source=source, file=names.primary, line=line
+            )
         records[ent] = _primary_record(row, comments.pop(ent, ""), names.primary, line, source, sdn)
     warnings: list[str] = []
-    cut = [r.source_id for r in records.values() if len(r.raw["row"]["Remarks"]) >= REMARKS_MAX
-           and "remarks_extended" not in r.raw]  # fmt: skip
+    cut = [
+        r.source_id
+        for r in records.values()
+        if len(r.raw["row"]["Remarks"]) >= REMARKS_MAX and "remarks_extended" not in r.raw
+    ]
     if cut:
         warnings.append(
             f"{names.primary}: {len(cut)} entries have Remarks cut at {REMARKS_MAX} characters "
@@ -443,10 +460,12 @@ def parse_csv_set(
             rec.raw.setdefault("addresses", []).append(row)
             _add_address(rec, row)
     if orphans:
-        warnings.append(f"{names.address}: {orphans} address rows for entries not in "
-                        f"{names.primary}")  # fmt: skip
-    return ParsedList(list(records.values()), data_date=None, warnings=warnings,
-                      rows_read=rows_read)  # fmt: skip
+        warnings.append(
+            f"{names.address}: {orphans} address rows for entries not in {names.primary}"
+        )
+    return ParsedList(
+        list(records.values()), data_date=None, warnings=warnings, rows_read=rows_read
+    )
 
 
 def _primary_record(
@@ -454,8 +473,9 @@ def _primary_record(
 ) -> EntityRecord:
     kind = row["SDN_Type"].lower()
     if kind not in ENTITY_TYPES:
-        raise ParseError(f"unknown SDN_Type {row['SDN_Type']!r}", source=source, file=file,
-                         line=line)  # fmt: skip
+        raise ParseError(
+            f"unknown SDN_Type {row['SDN_Type']!r}", source=source, file=file, line=line
+        )
     if not row["SDN_Name"]:
         raise ParseError("has no SDN_Name", source=source, file=file, line=line)
     programs = split_programs(row["Program"])

@@ -32,9 +32,14 @@ from compliance.sources.text import iso_date
 from compliance.sources.xmlsafe import local, parse_xml
 
 _Element = etree._Element
-_VESSEL_INFO = {"callSign": "call_sign", "vesselType": "vessel_type", "vesselFlag": "vessel_flag",
-                "vesselOwner": "vessel_owner", "tonnage": "tonnage",
-                "grossRegisteredTonnage": "gross_registered_tonnage"}  # fmt: skip
+_VESSEL_INFO = {
+    "callSign": "call_sign",
+    "vesselType": "vessel_type",
+    "vesselFlag": "vessel_flag",
+    "vesselOwner": "vessel_owner",
+    "tonnage": "tonnage",
+    "grossRegisteredTonnage": "gross_registered_tonnage",
+}
 
 
 def _children(el: _Element) -> dict[str, list[_Element]]:
@@ -57,8 +62,9 @@ def _items(parent: list[_Element] | None) -> list[_Element]:
 
 
 def _add_address(rec: EntityRecord, parts: dict[str, str], country: str, code: str | None) -> None:
-    street = ", ".join(p for p in (parts.get("address1"), parts.get("address2"),
-                                   parts.get("address3")) if p)  # fmt: skip
+    street = ", ".join(
+        p for p in (parts.get("address1"), parts.get("address2"), parts.get("address3")) if p
+    )
     fields = (street, parts.get("city"), parts.get("state"), parts.get("postal"), country)
     if not any(fields):
         return
@@ -86,15 +92,23 @@ def parse_sdn_xml(content: bytes, file: str, source: str, sdn: bool = True) -> P
     """Classic OFAC XML (SDN.XML or CONSOLIDATED.XML)."""
     root = parse_xml(content, file, source)
     if local(root.tag) != "sdnList":
-        raise ParseError(f"root element is <{local(root.tag)}>, expected <sdnList>",
-                         source=source, file=file, line=root.sourceline)  # fmt: skip
+        raise ParseError(
+            f"root element is <{local(root.tag)}>, expected <sdnList>",
+            source=source,
+            file=file,
+            line=root.sourceline,
+        )
     top = _children(root)
     info = (top.get("publshInformation") or top.get("publishInformation") or [None])[0]
     date_text = _text(info, "Publish_Date")
     data_date = iso_date(date_text)
     if date_text and not data_date:
-        raise ParseError(f"Publish_Date {date_text!r} is not a date", source=source, file=file,
-                         line=info.sourceline if info is not None else None)  # fmt: skip
+        raise ParseError(
+            f"Publish_Date {date_text!r} is not a date",
+            source=source,
+            file=file,
+            line=info.sourceline if info is not None else None,
+        )
     records = [_sdn_entry(e, file, source, sdn) for e in top.get("sdnEntry", [])]
     warnings = []
     stated = _text(info, "Record_Count")
@@ -110,9 +124,12 @@ def _sdn_entry(entry: _Element, file: str, source: str, sdn: bool) -> EntityReco
     uid, kind = _text(entry, "uid"), _text(entry, "sdnType").lower()
     name = _full_name(_text(entry, "lastName"), _text(entry, "firstName"))
     if not uid.isdigit() or not name or kind not in ENTITY_TYPES:
-        raise ParseError(f"sdnEntry has a missing or bad uid/lastName/sdnType (uid {uid!r}, "
-                         f"sdnType {kind!r})", source=source, file=file,
-                         line=entry.sourceline)  # fmt: skip
+        raise ParseError(
+            f"sdnEntry has a missing or bad uid/lastName/sdnType (uid {uid!r}, sdnType {kind!r})",
+            source=source,
+            file=file,
+            line=entry.sourceline,
+        )
     programs = [_text(p) for p in _items(c.get("programList")) if _text(p)]
     remarks = _text(entry, "remarks")
     rec = EntityRecord(
@@ -135,10 +152,14 @@ def _sdn_entry(entry: _Element, file: str, source: str, sdn: bool) -> EntityReco
         number, country = _text(item, "idNumber"), _text(item, "idCountry") or None
         if country is None:  # OFAC sometimes writes "1026303117642 (Russia)" in idNumber
             number, country, _ = split_id(number)
-        note = " ".join(f"{w} {_text(item, t)}" for w, t in (("issued", "issueDate"),
-                        ("expires", "expirationDate")) if _text(item, t))  # fmt: skip
-        add_fact(rec, _text(item, "idType"), number, country=country, note=note or None,
-                 default="id")  # fmt: skip
+        note = " ".join(
+            f"{w} {_text(item, t)}"
+            for w, t in (("issued", "issueDate"), ("expires", "expirationDate"))
+            if _text(item, t)
+        )
+        add_fact(
+            rec, _text(item, "idType"), number, country=country, note=note or None, default="id"
+        )
     for item in _items(c.get("dateOfBirthList")):
         add_fact(rec, "DOB", _text(item, "dateOfBirth"))
     for item in _items(c.get("placeOfBirthList")):
@@ -148,9 +169,17 @@ def _sdn_entry(entry: _Element, file: str, source: str, sdn: bool) -> EntityReco
     for item in _items(c.get("citizenshipList")):
         add_fact(rec, "citizen", _text(item, "country"))
     for addr in _items(c.get("addressList")):
-        parts = {k: _text(addr, t) for k, t in (("address1", "address1"), ("address2", "address2"),
-                 ("address3", "address3"), ("city", "city"), ("state", "stateOrProvince"),
-                 ("postal", "postalCode"))}  # fmt: skip
+        parts = {
+            k: _text(addr, t)
+            for k, t in (
+                ("address1", "address1"),
+                ("address2", "address2"),
+                ("address3", "address3"),
+                ("city", "city"),
+                ("state", "stateOrProvince"),
+                ("postal", "postalCode"),
+            )
+        }
         _add_address(rec, parts, _text(addr, "country"), None)
     for vessel in c.get("vesselInfo", []):
         for tag, key in _VESSEL_INFO.items():
@@ -164,24 +193,38 @@ def _sdn_entry(entry: _Element, file: str, source: str, sdn: bool) -> EntityReco
     return rec
 
 
-_ENHANCED_ADDRESS = {"ADDRESS1": "address1", "ADDRESS2": "address2", "ADDRESS3": "address3",
-                     "CITY": "city", "STATE/PROVINCE": "state", "POSTAL CODE": "postal",
-                     "REGION": "state"}  # fmt: skip
+_ENHANCED_ADDRESS = {
+    "ADDRESS1": "address1",
+    "ADDRESS2": "address2",
+    "ADDRESS3": "address3",
+    "CITY": "city",
+    "STATE/PROVINCE": "state",
+    "POSTAL CODE": "postal",
+    "REGION": "state",
+}
 
 
 def parse_enhanced_xml(content: bytes, file: str, source: str) -> ParsedList:
     """OFAC Enhanced XML (SDN_ENHANCED.XML or CONS_ENHANCED.XML)."""
     root = parse_xml(content, file, source)
     if local(root.tag) != "sanctionsData":
-        raise ParseError(f"root element is <{local(root.tag)}>, expected <sanctionsData>",
-                         source=source, file=file, line=root.sourceline)  # fmt: skip
+        raise ParseError(
+            f"root element is <{local(root.tag)}>, expected <sanctionsData>",
+            source=source,
+            file=file,
+            line=root.sourceline,
+        )
     top = _children(root)
     info = (top.get("publicationInfo") or [None])[0]
     as_of = _text(info, "dataAsOf")
     data_date = iso_date(as_of[:10]) if as_of else None
     if as_of and not data_date:
-        raise ParseError(f"dataAsOf {as_of!r} is not a date", source=source, file=file,
-                         line=info.sourceline if info is not None else None)  # fmt: skip
+        raise ParseError(
+            f"dataAsOf {as_of!r} is not a date",
+            source=source,
+            file=file,
+            line=info.sourceline if info is not None else None,
+        )
     iso: dict[str, str] = {}  # COUNTRY reference value id -> ISO alpha-2 as OFAC states it
     for ref in _items(top.get("referenceValues")):
         code = _text(ref, "isoCode")
@@ -209,9 +252,13 @@ def _enhanced_entity(entity: _Element, iso: dict[str, str], file: str, source: s
     trans = _primary_first(_translations(primary)) if primary is not None else []
     name = _text(trans[0], "formattedFullName") if trans else ""
     if not ent_id.isdigit() or not name or kind not in ENTITY_TYPES:
-        raise ParseError(f"entity has a missing or bad id/primary name/entityType (id "
-                         f"{ent_id!r}, entityType {kind!r})", source=source, file=file,
-                         line=entity.sourceline)  # fmt: skip
+        raise ParseError(
+            f"entity has a missing or bad id/primary name/entityType (id "
+            f"{ent_id!r}, entityType {kind!r})",
+            source=source,
+            file=file,
+            line=entity.sourceline,
+        )
     remarks = _text(general, "remarks")
     rec = EntityRecord(
         source_id=ent_id,
@@ -252,8 +299,11 @@ def _enhanced_entity(entity: _Element, iso: dict[str, str], file: str, source: s
         country = None
         if issuing is not None:
             country = iso.get(issuing.get("refId", "")) or _text(issuing)
-        note = " ".join(f"{w} {_text(doc, t)}" for w, t in (("issued", "issueDate"),
-                        ("expires", "expirationDate")) if _text(doc, t))  # fmt: skip
+        note = " ".join(
+            f"{w} {_text(doc, t)}"
+            for w, t in (("issued", "issueDate"), ("expires", "expirationDate"))
+            if _text(doc, t)
+        )
         number = _text(doc, "documentNumber")
         if country is None:
             number, country, _ = split_id(number)

@@ -62,17 +62,17 @@ SOURCE = Source(
         SourceFile(CONS_FILES.alias, f"{EXPORTS}/CONS_ALT.CSV", "csv", max_bytes=20_000_000),
         SourceFile(
             CONS_FILES.comments, f"{EXPORTS}/CONS_COMMENTS.CSV", "csv", max_bytes=20_000_000
-        ),  # fmt: skip
+        ),
         SourceFile(
             CLASSIC_XML, f"{EXPORTS}/CONSOLIDATED.XML", "xml", required=False, max_bytes=50_000_000
-        ),  # fmt: skip
+        ),
         SourceFile(
             ENHANCED_XML,
             f"{EXPORTS}/CONS_ENHANCED.XML",
             "xml",
             required=False,
             max_bytes=100_000_000,
-        ),  # fmt: skip
+        ),
     ),
     parse=parse,
     homepage="https://ofac.treasury.gov/consolidated-sanctions-list-non-sdn-lists",
