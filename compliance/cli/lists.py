@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -78,21 +77,19 @@ def sources(
                 "sha256": s.sha256 if s else None,
                 "status": s.status if s else "never loaded",
             }
-            if s:
-                row |= {k: v for k, v in asdict(s).items() if k not in row and k != "source"}
-            out.append(row)
+            out.append(row)  # exactly these six keys; title and last error are in the table
         print_json(out)
         return
     rows = []
     for key in [*known, *[k for k in statuses if k not in known]]:
         s = statuses.get(key)
         if s is None:
-            rows.append([key, 0, "", "", "", "never loaded"])
+            rows.append([key, 0, "", "", "", "never loaded", known[key].title])
             continue
-        rows.append(
-            [key, f"{s.records:,}", s.data_date, s.fetched_at, (s.sha256 or "")[:12], s.status]
-        )
-    print_table(["source", "records", "data date", "fetched at", "sha256", "status"], rows)
+        sha = (s.sha256 or "")[:12]
+        rows.append([key, f"{s.records:,}", s.data_date, s.fetched_at, sha, s.status, s.title])
+    headers = ["source", "records", "data date", "fetched at", "sha256", "status", "title"]
+    print_table(headers, rows)
     for s in statuses.values():
         if s.last_error and s.status != "ok":
             typer.echo(f"\n{s.source} last attempt {s.last_attempt_at}: {s.last_error}")
