@@ -234,7 +234,7 @@ class _Target:
                 script = detect_script(script_name)
                 # the column also holds Latin spellings with diacritics: those are plain akas
                 kind = "aka" if script in (None, "Latin") else "original_script"
-                names.append(Name(script_name, kind, script=script))
+                names.append(Name(script_name, kind, script=script if kind != "aka" else None))
             if r["DOB"]:
                 dob = _dob(r["DOB"])
                 if dob is None:

@@ -191,7 +191,7 @@ def _names(el: etree._Element, primary: str, alias_tag: str) -> list[Name]:
             seen.add(text.casefold())
             script = detect_script(text)
             kind = "aka" if script in (None, "Latin") else "original_script"
-            names.append(Name(text, kind, script=script))
+            names.append(Name(text, kind, script=script if kind != "aka" else None))
     return names
 
 
