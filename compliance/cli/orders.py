@@ -196,7 +196,8 @@ def _report_dict(r: CheckReport) -> dict[str, Any]:
 
 def _print_report(r: CheckReport, show_lines: bool) -> None:
     typer.echo(
-        f"Checked {r.line_count:,} lines of {r.input_path} in {r.elapsed:.1f} s "
+        f"Checked {r.line_count:,} line{'s' if r.line_count != 1 else ''} of {r.input_path} "
+        f"in {r.elapsed:.1f} s "
         f"({r.workers} worker{'s' if r.workers > 1 else ''})"
         + (f"; audit run #{r.run_id}" if r.run_id is not None else "")
     )

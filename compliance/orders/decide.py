@@ -129,8 +129,10 @@ class Acceptance:
 
 
 def party_key(name: str) -> str:
-    """Accepted matches are keyed on the party name, ignoring case, accents and punctuation."""
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", anyascii(name).lower()).split())
+    """Accepted matches are keyed on the party name, ignoring case, accents, punctuation and
+    & / and."""
+    text = anyascii(name).lower().replace("&", " and ")
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", text).split())
 
 
 def list_category(source: str, lists: list[str], programs: list[str]) -> tuple[str, str]:

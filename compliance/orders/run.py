@@ -71,10 +71,10 @@ class CheckReport:
 
 def make_decider(opts: CheckOptions) -> Decider:
     """Everything a worker needs: the screener (loaded once), the chip rules, acceptances."""
-    from compliance.screening import Query, Screener
+    from compliance.screening import Query
 
     engine = get_engine(opts.db_url)
-    screener = Screener.load(engine, lists=opts.lists)
+    screener = _screener(opts.db_url, engine, opts.lists)
     review = opts.thresholds.review
 
     def screen(name: str, country: str) -> list[Any]:
@@ -101,6 +101,22 @@ def make_decider(opts: CheckOptions) -> Decider:
         on_date=opts.on_date,
         mapping=opts.mapping,
     )
+
+
+_SCREENER: tuple[tuple[Any, ...], Any] | None = None
+
+
+def _screener(db_url: str, engine: Any, lists: list[str] | None) -> Any:
+    """One Screener per process, reused while the lists it indexes are unchanged."""
+    global _SCREENER
+    from compliance.matching.index import cache_key
+    from compliance.screening import Screener
+
+    key = (db_url, tuple(lists or ()), cache_key(engine)[0])
+    if _SCREENER is None or _SCREENER[0] != key:
+        _SCREENER = None  # free the old index before building the next
+        _SCREENER = (key, Screener.load(engine, lists=lists))
+    return _SCREENER[1]
 
 
 _WORKER: Decider | None = None
