@@ -205,6 +205,15 @@ def test_huge_claimed_dimension_is_refused_quickly() -> None:
     assert time.perf_counter() - start < 2
 
 
+def test_row_cap_holds_when_the_dimension_lies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gb_ofsi, "MAX_ROWS", 5)
+    rows = [_row(**{**ONE, "Group ID": str(i)}) for i in range(10)]
+    wb = _with_dimension(_workbook(rows), "A1:AJ3")  # claims 3 rows, holds 12
+    with pytest.raises(ParseError, match="more than 5 rows") as exc:
+        gb_ofsi.parse({gb_ofsi.FILE: wb})
+    assert exc.value.line == 6
+
+
 def test_zip_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gb_ofsi, "MAX_UNPACKED", 1_000)
     with pytest.raises(ParseError, match="unpacks to .* refused as unsafe"):

@@ -194,6 +194,9 @@ def _open_sheet(content: bytes) -> Any:
             source=KEY,
             file=FILE,
         )
+    # The <dimension> claim also bounds iteration: a sheet claiming fewer rows than it holds
+    # would be cut short silently. Drop it and stream every row, counted against MAX_ROWS.
+    ws.reset_dimensions()
     return ws
 
 
@@ -396,6 +399,8 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
             raise ParseError(
                 f"has more than {MAX_ROWS:,} rows; refused", source=KEY, file=FILE, line=line
             )
+        if not any(v is not None and v != "" for v in values):
+            continue  # blank or missing row (a hostile sheet can skip a million of them)
         row = {h: _cell(v) for h, v in zip(HEADER, values, strict=False)}
         if not any(row.values()):
             continue
