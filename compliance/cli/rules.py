@@ -1,0 +1,184 @@
+"""`compliance classify`, `compliance license` and `compliance rules` (US chip export rules).
+
+Exit codes: 0 done (classify; license: no license needed), 1 license required, 2 bad input,
+unknown model, or encoded thresholds that no longer match the scraped regulation text.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from compliance.cli.common import DbOption, OutputFormat, engine_for, fail, print_json
+from compliance.rules.catalog import UnknownModelError
+from compliance.rules.chips import Classification, classify_model, classify_spec
+from compliance.rules.countries import load_groups
+from compliance.rules.dated import load_dated
+from compliance.rules.license import LicenseInputError, determine_license
+from compliance.rules.regstore import current_sections, latest_changes
+from compliance.rules.thresholds import ENCODED, check_text
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table or json")]
+
+
+def _guard_thresholds(db: str | None) -> None:
+    """Refuse to classify when the stored 3A090 text states other thresholds than the code."""
+    engine = engine_for(db)
+    row = current_sections(engine).get("3A090")
+    if row is None:
+        return
+    check = check_text(row.text)
+    if not check.ok:
+        fail(
+            "the encoded 3A090 thresholds no longer match the regulation text of "
+            f"{row.ecfr_date}: " + "; ".join(check.mismatches)
+        )
+
+
+def _print_classification(c: Classification) -> None:
+    typer.echo(f"model: {c.model or '(figures given)'}")
+    typer.echo(f"ECCN:  {c.eccn or 'none of 3A090/4A090 (not controlled by these entries)'}")
+    typer.echo(f"TPP:   {c.tpp:g}" + (f"   ({c.tpp_basis})" if c.tpp_basis else ""))
+    typer.echo(f"PD:    {f'{c.pd:.3f}' if c.pd is not None else 'unknown'}")
+    for r in c.reasons:
+        typer.echo(f"  - {r}")
+    for s in c.sources:
+        typer.echo(f"  source: {s}")
+
+
+def classify(
+    model: Annotated[str | None, typer.Argument(help="Catalog model name (fuzzy).")] = None,
+    tops: Annotated[float | None, typer.Option(help="Dense TOPS/TFLOPS (2 ops per MAC).")] = None,
+    bits: Annotated[int | None, typer.Option(help="Bit length of that operation.")] = None,
+    die_area: Annotated[float | None, typer.Option(help="Applicable die area, mm2.")] = None,
+    datacenter: Annotated[
+        bool, typer.Option("--datacenter/--no-datacenter", help="Designed/marketed for DCs.")
+    ] = True,
+    format: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Classify an accelerator under ECCN 3A090 / 4A090 (by model, or by its figures)."""
+    if (model is None) == (tops is None):
+        fail("give a MODEL or --tops T --bits B --die-area A (not both)")
+    _guard_thresholds(db)
+    try:
+        if model is not None:
+            c = classify_model(model)
+        else:
+            if bits is None:
+                fail("--bits is required with --tops")
+            c = classify_spec(tops, bits, die_area, datacenter)  # type: ignore[arg-type]
+    except UnknownModelError as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        fail(str(exc))
+    if format == OutputFormat.json:
+        print_json(c.to_dict())
+    else:
+        _print_classification(c)
+
+
+def license(  # noqa: A001 - the command's name
+    item: Annotated[str, typer.Option("--item", help="Catalog model name (fuzzy).")],
+    destination: Annotated[str, typer.Option("--destination", help="ISO code or name.")],
+    end_user: Annotated[str | None, typer.Option("--end-user", help="End user name.")] = None,
+    end_user_hq: Annotated[
+        str | None, typer.Option("--end-user-hq", help="Country of the end user's HQ/parent.")
+    ] = None,
+    on: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default today).")] = None,
+    format: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Is a BIS license required to ship ITEM to DESTINATION (and END_USER)? Exit 1 if so."""
+    try:
+        on_date = date.fromisoformat(on) if on else None
+    except ValueError:
+        fail(f"--date {on!r} is not YYYY-MM-DD")
+    _guard_thresholds(db)
+    engine = engine_for(db)
+    try:
+        d = determine_license(item, destination, end_user=end_user, end_user_hq=end_user_hq,
+                              on_date=on_date, engine=engine)  # fmt: skip
+    except (UnknownModelError, LicenseInputError) as exc:
+        fail(str(exc))
+    if format == OutputFormat.json:
+        print_json(d.to_dict())
+    else:
+        eccn = d.classification.eccn if d.classification else None
+        verdict = "LICENSE REQUIRED" if d.license_required else "no license required"
+        typer.echo(f"{d.item} ({eccn or 'not 3A090/4A090'}) to {d.destination} on {d.on_date}: "
+                   f"{verdict}")  # fmt: skip
+        for r in d.reasons:
+            mark = "REQUIRED" if r["license_required"] else "ok"
+            typer.echo(f"  [{mark}] {r['cite']}: {r['text']}")
+        for c in d.checks:
+            typer.echo(f"  checked: {c}")
+    raise typer.Exit(1 if d.license_required else 0)
+
+
+def rules(format: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
+    """Thresholds in use, the regulation texts they were checked against, and what changed."""
+    engine = engine_for(db)
+    sections = current_sections(engine)
+    row = sections.get("3A090")
+    check = check_text(row.text) if row is not None else None
+    groups = load_groups(engine)
+    changes = latest_changes(engine)
+    dated = load_dated()
+    if format == OutputFormat.json:
+        print_json({
+            "thresholds": ENCODED.to_dict(),
+            "verified_against": (
+                {"ecfr_date": row.ecfr_date, "amended_on": row.amended_on, **check.to_dict()}
+                if row is not None and check is not None else None
+            ),
+            "sections": [
+                {"key": s.key, "cite": s.cite, "ecfr_date": s.ecfr_date,
+                 "amended_on": s.amended_on, "sha256": s.sha256,
+                 "fetched_at": s.fetched_at.isoformat(timespec="seconds")}
+                for s in sections.values()
+            ],
+            "changes": [c.__dict__ for c in changes],
+            "country_groups": {"source": groups.source,
+                               "groups": {g: sorted(m) for g, m in sorted(groups.groups.items())}},
+            "dated_rules": [r.to_dict() for r in dated.rules],
+        })  # fmt: skip
+    else:
+        typer.echo("3A090 thresholds used by the classifier:")
+        for k, v in ENCODED.to_dict().items():
+            typer.echo(f"  {k:12s} {v:g}")
+        if row is None or check is None:
+            typer.echo(
+                "  NOT VERIFIED: no scraped 3A090 text yet (run `compliance update us_ecfr`)"
+            )
+        elif check.ok:
+            typer.echo(f"  verified against the 3A090 text current as of {row.ecfr_date}"
+                       + (f" (amended {row.amended_on})" if row.amended_on else ""))  # fmt: skip
+        if check and check.missing:
+            typer.echo(f"  the text does not state: {', '.join(check.missing)}")
+        typer.echo("\nRegulation texts:")
+        for s in sections.values():
+            typer.echo(f"  {s.cite}: eCFR {s.ecfr_date}, amended {s.amended_on or '?'}, "
+                       f"fetched {s.fetched_at:%Y-%m-%d %H:%M}")  # fmt: skip
+        typer.echo(f"\nCountry groups: {groups.source}")
+        typer.echo("\nDated rules:")
+        for r in dated.rules:
+            typer.echo(f"  {r.start} .. {r.end or 'now'}  {r.id}: {r.citation}")
+        if changes:
+            typer.echo("\nCHANGED since the previous update:")
+            for c in changes:
+                typer.echo(f"  {c.summary()}")
+                for line in c.diff:
+                    typer.echo(f"      {line}")
+    if check is not None and not check.ok:
+        for m in check.mismatches:
+            typer.secho(f"error: {m}", err=True, fg=typer.colors.RED, bold=True)
+        raise typer.Exit(2)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(classify)
+    app.command()(license)
+    app.command()(rules)
