@@ -15,7 +15,7 @@ import requests
 from sqlalchemy.engine import Engine
 
 from compliance.sources import all_sources
-from compliance.sources.base import ParsedList, Source, SourceError
+from compliance.sources.base import ParsedList, Source, SourceError, SourceFile
 from compliance.sources.http import (
     FetchedFile,
     FetchPolicy,
@@ -36,6 +36,7 @@ class SourceOutcome:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     data_date: str | None = None
+    notices: list[str] = field(default_factory=list)  # must be shown loudly (rule text changed)
 
 
 def fetch_files(
@@ -44,14 +45,47 @@ def fetch_files(
     policy: FetchPolicy,
     session: requests.Session | None = None,
 ) -> dict[str, FetchedFile]:
-    """Official URLs by default; `mirror` is a directory or base URL laid out as <source>/<file>."""
+    """Official URLs by default; `mirror` is a directory or base URL laid out as <source>/<file>.
+
+    Files a source can only name once its first files are read (`source.discover`) are fetched
+    in a second round, from the same place."""
     out: dict[str, FetchedFile] = {}
-    for spec in source.files:
+    folder = getattr(source, "mirror_key", "") or source.key
+    local = bool(mirror) and not mirror.startswith(("http://", "https://"))
+    _fetch_specs(source, source.files, folder, mirror, policy, session, out)
+    discover = getattr(source, "discover", None)
+    if discover is not None:
+        listing = None
+        if local and (Path(mirror) / folder).is_dir():
+            listing = sorted(p.name for p in (Path(mirror) / folder).iterdir())
+        contents = {
+            n: maybe_gunzip(f.content, next(s for s in source.files if s.name == n))
+            for n, f in out.items()
+        }
+        try:
+            more = discover(contents, listing)
+        except SourceError as exc:
+            exc.source = source.key
+            raise
+        _fetch_specs(source, more, folder, mirror, policy, session, out)
+    return out
+
+
+def _fetch_specs(
+    source: Source,
+    specs: tuple[SourceFile, ...],
+    folder: str,
+    mirror: str | None,
+    policy: FetchPolicy,
+    session: requests.Session | None,
+    out: dict[str, FetchedFile],
+) -> None:
+    for spec in specs:
         try:
             if mirror and not mirror.startswith(("http://", "https://")):
-                fetched = read_mirror_file(Path(mirror), source.key, spec)
+                fetched = read_mirror_file(Path(mirror), folder, spec)
             else:
-                url = f"{mirror.rstrip('/')}/{source.key}/{spec.name}" if mirror else spec.url
+                url = f"{mirror.rstrip('/')}/{folder}/{spec.name}" if mirror else spec.url
                 fetched = fetch_url(url, spec, policy, session)
         except SourceError as exc:
             if not spec.required:
@@ -60,14 +94,13 @@ def fetch_files(
             exc.file = exc.file or spec.name
             raise
         out[spec.name] = fetched
-    return out
 
 
 def parse_files(source: Source, fetched: dict[str, FetchedFile]) -> ParsedList:
     contents = {}
     for name, f in fetched.items():
-        spec = next(s for s in source.files if s.name == name)
-        contents[name] = maybe_gunzip(f.content, spec)
+        spec = next((s for s in source.files if s.name == name), None)
+        contents[name] = maybe_gunzip(f.content, spec or SourceFile(name, f.origin, "xml"))
     try:
         parsed = source.parse(contents)
     except SourceError as exc:
@@ -142,12 +175,17 @@ def update_sources(
     on_done: Callable[[SourceOutcome], None] | None = None,
 ) -> list[SourceOutcome]:
     sources = all_sources()
-    unknown = [k for k in keys or [] if k not in sources]
+    from compliance.rules.update import UPDATERS  # regulation texts (eCFR) for the chip rules
+
+    unknown = [k for k in keys or [] if k not in sources and k not in UPDATERS]
     if unknown:
         raise ValueError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(sources)}")
     outcomes = []
-    for key in keys or list(sources):
-        outcome = update_source(engine, sources[key], mirror=mirror, force=force, policy=policy)
+    for key in keys or [*sources, *UPDATERS]:
+        if key in UPDATERS:
+            outcome = UPDATERS[key](engine, mirror=mirror, force=force, policy=policy)
+        else:
+            outcome = update_source(engine, sources[key], mirror=mirror, force=force, policy=policy)
         outcomes.append(outcome)
         if on_done:
             on_done(outcome)

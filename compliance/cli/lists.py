@@ -40,6 +40,8 @@ def update(
         )
         date = f", data date {o.data_date}" if o.data_date else ""
         typer.echo(f"ok      {o.source}: {o.records:,} records{date} ({since})")
+        for n in o.notices:
+            typer.secho(f"  !!!   {n}", err=True, bold=True, fg=typer.colors.RED)
         for w in o.warnings[:5]:
             typer.echo(f"        warning: {w}")
         if len(o.warnings) > 5:

@@ -98,6 +98,7 @@ class ParsedList:
 
 
 Parser = Callable[[Mapping[str, bytes]], ParsedList]
+Discoverer = Callable[[Mapping[str, bytes], "list[str] | None"], "tuple[SourceFile, ...]"]
 
 
 @dataclass(frozen=True)
@@ -119,3 +120,8 @@ class Source:
     homepage: str = ""
     # Lists whose listing prohibits dealings outright (vs. license-requirement lists).
     prohibitive: bool = True
+    # Files known only once `files` are read (e.g. the rule XMLs a Federal Register search
+    # lists): called with the fetched contents, and with the mirror folder's file names when
+    # reading a mirror directory (None otherwise); returns more files to fetch.
+    discover: Discoverer | None = None
+    mirror_key: str = ""  # mirror sub-directory when it differs from `key`

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from compliance.orders import models as _orders_models  # noqa: F401
+from compliance.rules import models as _rules_models  # noqa: F401
 from compliance.store import models  # noqa: F401  (registers the tables)
 
 ENV_VAR = "COMPLIANCE_DB"
