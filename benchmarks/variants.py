@@ -152,21 +152,25 @@ def word_order(name: str, rng: random.Random) -> str | None:
 
 
 def missing_middle(name: str, rng: random.Random) -> str | None:
+    """Drop a middle name, or shorten middle names (or, in three-part 'SURNAME, Given Middle'
+    names, the given names too) to initials: 'Vladimir PUTIN', 'Vladimir V. PUTIN', 'V. V. PUTIN'.
+    """
     parts = natural_order(name)
     if len(parts) < 3 or any(len(p) < 2 for p in (parts[0], parts[-1])):
         return None
     middle = list(range(1, len(parts) - 1))
-    style = rng.choice(["drop", "drop", "initial", "first_initial"])
+    styles = ["drop", "drop", "initial"] + (
+        ["first_initial"] if len(parts) == 3 and "," in name else []
+    )
+    style = rng.choice(styles)
     out = parts[:]
     if style == "drop":
         del out[rng.choice(middle)]
     elif style == "initial":
-        for i in middle:
+        for i in middle if len(middle) <= 2 else [rng.choice(middle)]:
             out[i] = out[i][0] + "."
     else:
-        out[0] = out[0][0] + "."
-        for i in middle:
-            out[i] = out[i][0] + "."
+        out[0], out[1] = out[0][0] + ".", out[1][0] + "."
     return " ".join(out)
 
 
@@ -181,9 +185,12 @@ LEGAL_CLASSES: tuple[tuple[tuple[str, ...], ...], ...] = (
         ("OOO",),
         ("OBSHCHESTVO", "S", "OGRANICHENNOY", "OTVETSTVENNOSTYU"),
     ),
-    (("JSC",), ("JOINT", "STOCK", "COMPANY"), ("AO",), ("PAO",), ("PJSC",), ("OAO",), ("OJSC",)),
+    (("JSC",), ("JOINT", "STOCK", "COMPANY"), ("AO",), ("AKTSIONERNOE", "OBSHCHESTVO")),
+    (("PJSC",), ("PUBLIC", "JOINT", "STOCK", "COMPANY"), ("PAO",)),
+    (("OJSC",), ("OPEN", "JOINT", "STOCK", "COMPANY"), ("OAO",)),
     (("CJSC",), ("CLOSED", "JOINT", "STOCK", "COMPANY"), ("ZAO",)),
     (("GMBH",), ("GESELLSCHAFT", "MIT", "BESCHRANKTER", "HAFTUNG")),
+    (("SA", "DE", "CV"), ("SOCIEDAD", "ANONIMA", "DE", "CAPITAL", "VARIABLE")),
     (("SA",), ("SOCIEDAD", "ANONIMA"), ("SOCIETE", "ANONYME")),
     (("BV",), ("BESLOTEN", "VENNOOTSCHAP")),
     (("INC",), ("INCORPORATED",)),
@@ -198,7 +205,11 @@ LEGAL_TOKENS = frozenset(
 ) | {"co", "company", "ag", "nv", "srl", "spa", "sas", "kg", "sarl", "pte", "pvt", "bhd", "sdn"}
 _APPENDED = ("LTD", "LLC", "Co., Ltd.", "GmbH", "S.A.", "Inc.", "JSC", "Limited", "B.V.")
 _RENDER = {("CO", "LTD"): ["Co., Ltd.", "CO LTD", "Co. Ltd"], ("SA",): ["S.A.", "SA"]}
-_RENDER |= {("BV",): ["B.V.", "BV"], ("LLC",): ["LLC", "L.L.C."]}
+_RENDER |= {
+    ("BV",): ["B.V.", "BV"],
+    ("LLC",): ["LLC", "L.L.C."],
+    ("SA", "DE", "CV"): ["S.A. de C.V."],
+}
 
 
 def _find_legal(name: str) -> tuple[int, int, int] | None:
