@@ -21,6 +21,7 @@ from compliance.orders.decide import Thresholds
 from compliance.orders.models import AcceptedMatch, CheckLine
 from compliance.orders.reader import FIELDS, RawRow
 from compliance.orders.run import CheckOptions, check_file, make_decider
+from compliance.rules.chips import classify_model
 from compliance.sources import all_sources
 from compliance.store.db import get_engine
 from compliance.store.models import Entity, SourceRow
@@ -112,20 +113,47 @@ def test_non_sdn_treasury_list_is_review(db: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("destination", "embargo"),
+    ("destination", "cite"),
     [
-        ("Iran", "Iran"),
-        ("CU", "Cuba"),
-        ("North Korea", "North Korea"),
-        ("Sevastopol, Crimea", "Crimea region of Ukraine"),
-        ("Ukraine - Donetsk region", "Donetsk"),
+        ("Iran", "15 CFR 746.7; Country Group E:1"),
+        ("CU", "15 CFR 746.2; Country Group E:2"),
+        ("North Korea", "15 CFR 746.4; Country Group E:1"),
+        ("Sevastopol, Crimea", "15 CFR 746.6(a)(1)(i)"),
+        ("Ukraine - Donetsk region", "15 CFR 746.6(a)(1)(ii)"),
     ],
 )
-def test_embargoed_destination_blocks(db: str, destination: str, embargo: str) -> None:
+def test_embargoed_destination_blocks(db: str, destination: str, cite: str) -> None:
     r = decide(db, customer="Siemens AG", destination=destination)
     assert r.decision == "BLOCK"
     reason = next(x for x in r.reasons if x["kind"] == "destination")
-    assert embargo in reason["embargo"] and "15 CFR 746" in reason["cite"]
+    assert reason["cite"].startswith(cite) and reason["field"] == "destination"
+
+
+def test_items_classified_and_licensed(db: str) -> None:
+    h100 = classify_model("H100 SXM")
+    r = decide(db, customer="Siemens AG", destination="CN", item="H100 SXM")
+    item = next(x for x in r.reasons if x["kind"] == "item")
+    assert r.decision == "LICENSE_REQUIRED" and item["decision"] == "LICENSE_REQUIRED"
+    assert item["eccn"] == h100.eccn and item["tpp"] == h100.tpp
+    assert item["cite"] == "15 CFR 742.6(a)(6)(iii)" and item["model"] == h100.model
+    assert f"ECCN {h100.eccn}, TPP {h100.tpp:,.0f}" in item["text"]
+    # Germany: no license, unless the end user is headquartered in D:5
+    r = decide(db, customer="Siemens AG", destination="DE", item="H100 SXM", end_user_hq="DE")
+    assert r.decision == "CLEAR" and r.reasons[0]["eccn"] == h100.eccn
+    r = decide(db, customer="Siemens AG", destination="DE", item="H100 SXM", end_user_hq="China")
+    item = next(x for x in r.reasons if x["decision"] == "LICENSE_REQUIRED")
+    assert "742.6(a)(6)(iii)(A)" in item["cite"] and "headquartered" in item["text"]
+    # data the rules need is missing: review
+    r = decide(db, customer="Siemens AG", destination="DE", item="H100 SXM")
+    assert r.decision == "REVIEW" and "end_user_hq is empty" in r.reasons[-1]["text"]
+    r = decide(db, customer="Siemens AG", item="H100 SXM")
+    assert r.decision == "REVIEW" and "no destination" in r.reasons[0]["text"]
+    # uncontrolled and unknown items
+    r = decide(db, customer="Siemens AG", destination="CN", item="RTX 3060")
+    assert r.decision == "CLEAR" and r.reasons[0]["eccn"] is None
+    r = decide(db, customer="Siemens AG", destination="DE", item="Banana 9000")
+    assert r.decision == "REVIEW" and "not in the product catalog" in r.reasons[0]["text"]
+    assert r.reasons[0]["suggestions"]
 
 
 def test_clear_and_error_lines(db: str) -> None:

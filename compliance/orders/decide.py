@@ -162,34 +162,50 @@ def _match_category(m: Any) -> tuple[str, str]:
     return best
 
 
-@lru_cache(maxsize=1)
-def embargo_table() -> dict[str, Any]:
+@dataclass(frozen=True)
+class Embargoes:
+    """Comprehensive embargoes: countries (Country Groups E:1 and E:2 of the chip rules) and the
+    regions of data/embargoes.json that no country code expresses (Crimea, DNR, LNR)."""
+
+    countries: dict[str, dict[str, str]]  # iso2 -> {"name", "cite"}
+    regions: tuple[dict[str, Any], ...]
+    source: str = ""
+
+    def find(self, destination: str, on_date: date | None = None) -> dict[str, str] | None:
+        """The embargo covering this destination text, if any. Regions are found by name before
+        the text is reduced to a country code, which would lose them."""
+        if not destination.strip():
+            return None
+        day = (on_date or date.today()).isoformat()
+        text = f" {_words(destination)} "
+        for region in self.regions:
+            if region["from"] <= day and any(k in text for k in region["_keys"]):
+                return {"name": region["name"], "cite": region["cite"]}
+        return self.countries.get(to_iso2(destination) or "")
+
+
+def load_embargoes(engine: Any = None) -> Embargoes:
+    from compliance.rules.countries import load_groups
+    from compliance.rules.license import EMBARGO_CITES
+
+    groups = load_groups(engine)
+    countries = {}
+    for group in ("E:1", "E:2"):
+        for code in sorted(groups.members(group)):
+            cite = EMBARGO_CITES.get(code, "15 CFR part 746")
+            countries[code] = {
+                "name": country_name(code) or code,
+                "cite": f"{cite}; Country Group {group} ({groups.source})",
+            }
     data = json.loads((DATA_DIR / "embargoes.json").read_text(encoding="utf-8"))
+    regions = []
     for region in data["regions"]:
-        region["_keys"] = [f" {_words(a)} " for a in region["aliases"]]
-    return data
+        regions.append(region | {"_keys": [f" {_words(a)} " for a in region["aliases"]]})
+    return Embargoes(countries, tuple(regions), groups.source)
 
 
 def _words(text: str) -> str:
     return " ".join(re.sub(r"[^0-9a-z]+", " ", anyascii(text).lower()).split())
-
-
-def embargo(destination: str, on_date: date | None = None) -> dict[str, str] | None:
-    """The comprehensive embargo covering this destination text, if any. Regions (Crimea, DNR,
-    LNR) are found by name before the text is reduced to a country code, which would lose them."""
-    if not destination.strip():
-        return None
-    day = (on_date or date.today()).isoformat()
-    table = embargo_table()
-    text = f" {_words(destination)} "
-    for region in table["regions"]:
-        if region["from"] <= day and any(k in text for k in region["_keys"]):
-            return {"name": region["name"], "cite": region["cite"]}
-    code = to_iso2(destination)
-    for c in table["countries"]:
-        if c["iso2"] == code and c["from"] <= day:
-            return {"name": c["name"], "cite": c["cite"]}
-    return None
 
 
 def reasons_text(reasons: list[dict[str, Any]]) -> str:
@@ -218,6 +234,8 @@ class Decider:
         accepted: Mapping[tuple[str, str, str], Acceptance] | None = None,
         on_date: date | None = None,
         mapping: Mapping[str, str] | None = None,
+        embargoes: Embargoes | None = None,
+        license_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         self.screen = lru_cache(maxsize=50_000)(screen)
         self.license_fn = license_fn
@@ -226,6 +244,8 @@ class Decider:
         self.accepted = dict(accepted or {})
         self.on_date = on_date
         self.mapping = dict(mapping or {})
+        self.embargoes = embargoes or Embargoes({}, ())
+        self.license_kwargs = dict(license_kwargs or {})
         self._license_cache: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
 
     # --- rows -------------------------------------------------------------------------------
@@ -301,7 +321,7 @@ class Decider:
             ("customer_country", line.customer_country, REVIEW),
         )
         for fieldname, value, decision in checks:
-            hit = embargo(value, self.on_date) if value else None
+            hit = self.embargoes.find(value, self.on_date) if value else None
             if hit:
                 out.append(
                     {
@@ -437,12 +457,14 @@ class Decider:
     def _license(self, line: OrderLine, dest: str, hq: str | None) -> list[dict[str, Any]]:
         assert self.license_fn is not None
         try:
+            # The end user is not passed: the party screening above already checks it against
+            # the Entity List, with this run's thresholds and accepted matches.
             decision = self.license_fn(
                 line.item,
                 dest,
-                end_user=line.end_user or None,
                 end_user_hq=hq or line.end_user_hq or None,
                 on_date=self.on_date,
+                **self.license_kwargs,
             )
         except Exception as exc:
             if self.unknown_item_error and isinstance(exc, self.unknown_item_error):
@@ -483,17 +505,20 @@ class Decider:
         if tpp is not None:
             desc += f", TPP {tpp:,.0f}"
         dest_name = country_name(dest)
-        rule_reasons = list(decision.reasons or [])
+        rule_reasons = json.loads(json.dumps(list(decision.reasons or []), default=str))
         if decision.license_required:
-            cites = [r.get("cite", "") for r in rule_reasons if r.get("cite")]
-            texts = [r.get("text", "") for r in rule_reasons if r.get("text")]
+            # the reasons that require the license; the others stay in "rules" for the record
+            needed = [r for r in rule_reasons if r.get("license_required", True)] or rule_reasons
             out = {
                 **base,
                 "decision": LICENSE_REQUIRED,
-                "cite": "; ".join(cites),
+                "cite": "; ".join(dict.fromkeys(r["cite"] for r in needed if r.get("cite"))),
                 "rules": rule_reasons,
                 "text": f"LICENSE_REQUIRED {desc} to {dest_name}: "
-                + "; ".join(f"{c}: {t}" if c else t for c, t in zip(cites, texts, strict=False)),
+                + "; ".join(
+                    f"{r['cite']}: {r.get('text', '')}" if r.get("cite") else r.get("text", "")
+                    for r in needed
+                ),
             }
             return [out]
         out_reasons = [

@@ -27,6 +27,7 @@ from compliance.orders.decide import (
     Decider,
     LineResult,
     Thresholds,
+    load_embargoes,
 )
 from compliance.orders.reader import RawRow, open_orders
 from compliance.orders.writer import open_writer
@@ -84,22 +85,19 @@ def make_decider(opts: CheckOptions) -> Decider:
             ).matches
         )
 
-    license_fn, unknown = None, None
-    try:
-        from compliance.rules.chips import UnknownModelError
-        from compliance.rules.license import determine_license
+    from compliance.rules.catalog import UnknownModelError
+    from compliance.rules.license import determine_license
 
-        license_fn, unknown = determine_license, UnknownModelError
-    except ImportError:
-        pass
     return Decider(
         screen,
-        license_fn,
-        unknown,
+        determine_license,
+        UnknownModelError,
         thresholds=opts.thresholds,
         accepted=load_acceptances(engine),
         on_date=opts.on_date,
         mapping=opts.mapping,
+        embargoes=load_embargoes(engine),
+        license_kwargs={"engine": engine},
     )
 
 
