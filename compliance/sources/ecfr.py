@@ -264,7 +264,9 @@ def parse_country_groups(content: bytes, file: str) -> tuple[dict[str, list[str]
                     groups.setdefault(code, set()).add(iso)
     if not groups:
         raise ParseError("no Country Group table was found", source=KEY, file=file)
-    return {g: sorted(v) for g, v in sorted(groups.items())}, _text(supp)
+    out = {g: sorted(v) for g, v in sorted(groups.items())}
+    # A stable, line-per-group rendering, so a change shows as a readable diff.
+    return out, "\n".join(f"{g}: {', '.join(m)}" for g, m in out.items())
 
 
 # Country names as Supplement No. 1 to part 740 writes them, where they differ from ISO names.
