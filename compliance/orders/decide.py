@@ -183,6 +183,16 @@ class Embargoes:
                 return {"name": region["name"], "cite": region["cite"]}
         return self.countries.get(to_iso2(destination) or "")
 
+    def country_of(self, destination: str) -> str | None:
+        """ISO code of a destination, also when it is written as an embargoed region."""
+        code = to_iso2(destination)
+        if code is None:
+            text = f" {_words(destination)} "
+            for region in self.regions:
+                if any(k in text for k in region["_keys"]):
+                    return str(region["iso2"])
+        return code
+
 
 def load_embargoes(engine: Any = None) -> Embargoes:
     from compliance.rules.countries import load_groups
@@ -436,7 +446,7 @@ class Decider:
                     "rules need",
                 }
             ]
-        dest_code = to_iso2(dest)
+        dest_code = self.embargoes.country_of(dest)
         if dest_code is None:
             return [
                 {
