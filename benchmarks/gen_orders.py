@@ -26,11 +26,13 @@ REFERENCE = DATA / "reference"
 MIRROR = DATA / "mirror"
 FIELDS = ["order_id", "customer", "customer_country", "end_user", "end_user_country",
           "end_user_hq", "destination", "item", "quantity"]  # fmt: skip
-DESTINATIONS = (
-    "US DE FR GB JP KR TW SG NL SE CH IT ES CA AU IN BR MX IL AE SA TR PL CZ AT BE DK FI NO IE "
-    "PT GR HU RO BG HR SI SK LT LV EE NZ ZA EG MA NG KE AR CL CO PE VN TH MY ID PH PK BD LK KZ "
-    "UZ AZ GE AM UA MD RS BA MK AL CN HK MO RU BY"
-).split() + [
+_CODES = (
+    "US DE FR GB JP KR TW SG NL SE CH IT ES CA AU IN BR MX IL AE SA TR PL CZ AT BE DK FI NO IE"
+    " PT GR HU RO BG HR SI SK LT LV EE NZ ZA EG MA NG KE AR CL CO PE VN TH MY ID PH PK BD LK KZ"
+    " UZ AZ GE AM UA MD RS BA MK AL CN HK MO RU BY"
+)
+DESTINATIONS = [
+    *_CODES.split(),
     "Germany",
     "United States",
     "China",
