@@ -123,7 +123,8 @@ def run_screen(parties: Path, out: Path, url: str, workers: int) -> tuple[float,
     peak = [0, 0]
     with out.open("w", encoding="utf-8") as fh, open(out.with_suffix(".err"), "w") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=err)
+        env = os.environ | {"COMPLIANCE_CACHE": tempfile.mkdtemp(prefix="bench-index-cache-")}
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=err, env=env)
         done = threading.Event()
 
         def poll() -> None:

@@ -18,6 +18,7 @@ import csv
 import importlib
 import json
 import multiprocessing
+import os
 import random
 import resource
 import statistics
@@ -532,10 +533,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--with-type", action="store_true", help="pass the entity type in queries")
     ap.add_argument("--examples", type=int, default=10, help="misses / FPs to print")
     ap.add_argument("--json", type=Path, help="write the summary figures as JSON")
+    ap.add_argument("--index-cache", type=Path, help="COMPLIANCE_CACHE (default: a fresh one)")
     ap.add_argument("--module", default="compliance.screening", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     url, load_seconds = load_database(args.db, args.mirror)
+    # a fresh index cache, so the first load is a cold build (and no stale cache is trusted)
+    cache = args.index_cache or Path(tempfile.mkdtemp(prefix="eval-index-cache-"))
+    os.environ["COMPLIANCE_CACHE"] = str(cache)
     screening = importlib.import_module(args.module)
     from compliance.store.db import get_engine
 
