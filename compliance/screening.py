@@ -10,10 +10,12 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.process import extract
 from sqlalchemy.engine import Engine
 
 from compliance.countries import to_iso2
-from compliance.matching.index import EntityInfo, MatchIndex, load_index
+from compliance.matching.index import MIN_TYPO_LEN, EntityInfo, MatchIndex, load_index, shapes
 from compliance.matching.normalize import NormName, normalize_id, normalize_name, phonetic_key
 from compliance.matching.score import NameScore, score_names, token_sim
 
@@ -22,7 +24,10 @@ ALGORITHMS = ("default", "ofac")
 COUNTRY_PENALTY = 10.0
 BIRTH_PENALTY = 15.0
 MAX_POSTING = 4000  # tokens listed more often than this do not pull candidates on their own
-MAX_CANDIDATES = 60  # listed names scored per query, best retrieval evidence first
+MAX_CANDIDATES = 40  # listed names scored per query, best retrieval evidence first
+# A listed name whose tokens cover less than this share of the query's weight cannot reach a
+# match score, so it is not scored at all.
+MIN_COVER = 0.35
 
 
 class ScreeningError(ValueError):
@@ -99,6 +104,7 @@ class Screener:
         if algorithm not in ALGORITHMS:
             raise ScreeningError(f"unknown algorithm {algorithm!r}; use one of {ALGORITHMS}")
         self.index = index
+        self._variant_cache: dict[tuple[str, bool], list[tuple[str, float]]] = {}
         self.algorithm = algorithm
         self.lists = set(lists) if lists else None
         if self.lists:
@@ -118,58 +124,81 @@ class Screener:
 
     # -- retrieval ---------------------------------------------------------------------------
 
+    def _variants(self, t: str, exact_only: bool = False) -> list[tuple[str, float]]:
+        """Vocabulary tokens standing for query token `t`, each with its retrieval weight."""
+        key = (t, exact_only)
+        hit = self._variant_cache.get(key)
+        if hit is not None:
+            return hit
+        idx = self.index
+        found: dict[str, float] = {}
+        if t in idx.postings:
+            found[t] = 1.0
+        if not exact_only and len(t) >= 3:
+            for v in idx.by_phonetic.get(phonetic_key(t), ()):
+                found.setdefault(v, 0.9)
+            if len(t) >= MIN_TYPO_LEN and t.isalpha():
+                for v, sim in self._near(t):
+                    found.setdefault(v, sim)
+        out = [(v, sim * idx.idf(v)) for v, sim in found.items()]
+        if len(self._variant_cache) > 200_000:
+            self._variant_cache.clear()
+        self._variant_cache[key] = out
+        return out
+
     def _candidates(self, q: NormName) -> list[int]:
         idx = self.index
-        weights: dict[int, float] = defaultdict(float)
+        postings = idx.postings
         toks = list(dict.fromkeys(q.tokens))
-        joined = [a + b for a, b in zip(q.tokens, q.tokens[1:], strict=False)]
-        variants_of: list[dict[str, float]] = []
-        for t in toks + joined:
-            variants: dict[str, float] = {}
-            if t in idx.postings:
-                variants[t] = 1.0
-            if len(t) >= 3:
-                for v in idx.by_phonetic.get(phonetic_key(t), ()):
-                    if v not in variants:
-                        variants[v] = 0.9
-            if len(t) >= 4:
-                near = set(idx.by_delete.get(t, ()))
-                for d in {t[:i] + t[i + 1 :] for i in range(len(t))}:
-                    if d in idx.postings:
-                        near.add(d)
-                    near.update(idx.by_delete.get(d, ()))
-                for v in near:
-                    if v not in variants:
-                        s, _ = token_sim(t, v)
-                        if s:
-                            variants[v] = s
-            variants_of.append(variants)
-        common_only = True
-        for variants in variants_of:
-            for v in variants:
-                if len(idx.postings[v]) <= MAX_POSTING:
-                    common_only = False
-        for variants in variants_of:
-            for v, s in variants.items():
-                plist = idx.postings[v]
+        lookups = [self._variants(t) for t in toks]
+        lookups += [self._variants(a + b, True) for a, b in zip(q.tokens, q.tokens[1:])]
+        common_only = all(
+            len(postings[v]) > MAX_POSTING for variants in lookups for v, _w in variants
+        )
+        weights: dict[int, float] = {}
+        get = weights.get
+        for variants in lookups:
+            for v, w in variants:
+                plist = postings[v]
                 if len(plist) > MAX_POSTING and not common_only:
                     continue
-                w = s * idx.idf(v)
                 for n in plist:
-                    weights[n] += w
+                    weights[n] = get(n, 0.0) + w
         if not weights:
             return []
-        ranked = sorted(weights.items(), key=lambda kv: -kv[1])
+        floor = MIN_COVER * sum(idx.idf(t) for t in toks)
+        ranked = sorted(
+            (n for n, w in weights.items() if w >= floor), key=weights.__getitem__, reverse=True
+        )
         out: list[int] = []
         seen_entities: set[int] = set()
-        for n, _w in ranked:
-            e = idx.names[n].entity
+        names = idx.names
+        for n in ranked:
+            e = names[n].entity
             if e in seen_entities and len(out) >= MAX_CANDIDATES // 2:
                 continue
             seen_entities.add(e)
             out.append(n)
             if len(out) >= MAX_CANDIDATES:
                 break
+        return out
+
+    def _near(self, t: str) -> list[tuple[str, float]]:
+        """Vocabulary tokens within a typo or two of `t` (see index.shapes)."""
+        by_shape = self.index.by_shape
+        allowed = 1 if len(t) <= 5 else 2 if len(t) <= 8 else 3
+        pool: set[str] = set()
+        for n in range(len(t) - allowed, len(t) + allowed + 1):
+            for shape in shapes(t, n):
+                pool.update(by_shape.get(shape, ()))
+        pool.discard(t)
+        out = []
+        for v, _d, _i in extract(
+            t, pool, scorer=Levenshtein.distance, score_cutoff=allowed, limit=None
+        ):
+            sim, _how = token_sim(t, v)
+            if sim:
+                out.append((v, sim))
         return out
 
     # -- scoring -----------------------------------------------------------------------------

@@ -37,6 +37,7 @@ class SourceOutcome:
     warnings: list[str] = field(default_factory=list)
     data_date: str | None = None
     notices: list[str] = field(default_factory=list)  # must be shown loudly (rule text changed)
+    skipped: str | None = None  # why the source was not attempted (e.g. absent from the mirror)
 
 
 def fetch_files(
@@ -182,6 +183,15 @@ def update_sources(
         raise ValueError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(sources)}")
     outcomes = []
     for key in keys or [*sources, *UPDATERS]:
+        folder = getattr(sources.get(key), "mirror_key", "") or key
+        if not keys and mirror and not mirror.startswith(("http://", "https://")):
+            if not (Path(mirror) / folder).is_dir():
+                # A mirror need not hold every source; naming the source makes this an error.
+                outcome = SourceOutcome(key, ok=True, skipped=f"no {folder}/ folder in {mirror}")
+                outcomes.append(outcome)
+                if on_done:
+                    on_done(outcome)
+                continue
         if key in UPDATERS:
             outcome = UPDATERS[key](engine, mirror=mirror, force=force, policy=policy)
         else:

@@ -41,3 +41,20 @@ def mirror_server() -> Iterator[str]:
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'compliance.db'}"
+
+
+@pytest.fixture(scope="session")
+def loaded_engine(tmp_path_factory: pytest.TempPathFactory):
+    """Every mirrored list loaded once per test session into a scratch SQLite database."""
+    import os
+
+    from compliance.store.db import get_engine
+    from compliance.update import update_sources
+
+    tmp = tmp_path_factory.mktemp("loaded")
+    os.environ["COMPLIANCE_CACHE"] = str(tmp / "cache")
+    engine = get_engine(f"sqlite:///{tmp / 'all.db'}")
+    outcomes = update_sources(engine, mirror=str(MIRROR))
+    loaded = {o.source for o in outcomes if o.ok}
+    assert {"us_ofac_sdn", "us_trade_csl", "un_sc", "gb_ofsi", "us_bis_dpl"} <= loaded
+    return engine

@@ -29,6 +29,9 @@ def update(
     engine = engine_for(db)
 
     def report(o: SourceOutcome) -> None:
+        if o.skipped:
+            typer.echo(f"skipped {o.source}: {o.skipped}")
+            return
         if not o.ok:
             typer.echo(f"FAILED  {o.error}", err=True)
             return

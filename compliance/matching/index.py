@@ -1,7 +1,8 @@
 """The in-memory screening index, built from the current snapshots in the database.
 
 Candidate retrieval never scans every name: each query token is looked up exactly, by its
-phonetic key, through a one-deletion neighbourhood (typos), and joined with its neighbour
+phonetic key, among vocabulary tokens of about its length that share its first or last two
+letters (typos: one of the two ends survives a single edit), and joined with its neighbour
 ("Jin Ping" -> "jinping"); identifier numbers have their own table. The built index is cached on
 disk under a key made of the database URL and the current snapshot ids, so it is rebuilt
 exactly when a list snapshot changes.
@@ -19,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import platformdirs
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.engine import Engine
 
 from compliance.matching.normalize import NormName, normalize_id, normalize_name, phonetic_key
@@ -33,12 +35,16 @@ from compliance.store.models import (
     SourceRow,
 )
 
-INDEX_VERSION = 3
-MIN_DELETE_LEN = 4  # one-deletion neighbourhoods only for tokens long enough to carry a typo
+INDEX_VERSION = 5
+MIN_TYPO_LEN = 4  # tokens shorter than this are matched exactly or phonetically only
 KEEP_FIELDS = (
-    "license_requirement", "license_policy", "federal_register_notice", "list_code",
+    "license_requirement", "license_policy", "federal_register_notice", "list_code", "list_codes",
     "entity_number", "start_date", "effective_date", "title",
 )  # fmt: skip
+
+
+# CSL sub-lists that are OFAC's own (their entity_number is OFAC's ent_num).
+OFAC_CSL_CODES = frozenset({"SDN", "SSI", "FSE", "PLC", "CAP", "MBS", "CMIC", "NS-MBS", "CAPTA"})
 
 
 @dataclass(slots=True)
@@ -75,7 +81,7 @@ class MatchIndex:
     postings: dict[str, list[int]]  # token (or joined token pair) -> name indexes
     df: dict[str, int]
     by_phonetic: dict[str, list[str]]  # phonetic key -> vocabulary tokens
-    by_delete: dict[str, list[str]]  # token with one letter deleted -> vocabulary tokens
+    by_shape: dict[str, list[str]]  # "<ab7" / ">yz7": first / last two letters + length
     by_id: dict[str, list[int]]  # normalised identifier number -> entity indexes
     groups: list[list[int]]
     snapshots: dict[int, dict[str, Any]]  # snapshot id -> {source, id, data_date, sha256...}
@@ -83,11 +89,11 @@ class MatchIndex:
     primary_name: list[int] = field(default_factory=list)  # entity index -> its primary name
     max_idf: float = 0.0
 
+    weights: dict[str, float] = field(default_factory=dict)  # token -> inverse frequency
+
     def idf(self, token: str) -> float:
-        df = self.df.get(token)
-        if df is None:
-            return self.max_idf
-        return max(math.log(len(self.names) / df), 0.3)
+        """Rarity weight: log(names / names holding the token); unseen tokens weigh most."""
+        return self.weights.get(token, self.max_idf)
 
 
 def cache_key(engine: Engine) -> tuple[str, dict[int, dict[str, Any]]]:
@@ -152,6 +158,7 @@ def build_index(engine: Engine, key: str, snaps: dict[int, dict[str, Any]]) -> M
     names: list[NameEntry] = []
     snap_ids = list(snaps)
     with engine.connect() as conn:
+        # JSON columns come back as text and are decoded with orjson: much faster at this size.
         for r in conn.execute(
             select(
                 Entity.id,
@@ -159,16 +166,16 @@ def build_index(engine: Engine, key: str, snaps: dict[int, dict[str, Any]]) -> M
                 Entity.source_id,
                 Entity.entity_type,
                 Entity.name,
-                Entity.programs,
-                Entity.lists,
-                Entity.countries,
-                Entity.fields,
+                type_coerce(Entity.programs, String).label("programs"),
+                type_coerce(Entity.lists, String).label("lists"),
+                type_coerce(Entity.countries, String).label("countries"),
+                type_coerce(Entity.fields, String).label("fields"),
                 Entity.content_hash,
                 Entity.snapshot_id,
             ).where(Entity.snapshot_id.in_(snap_ids))
         ):
             pos[r.id] = len(entities)
-            fields = {k: v for k, v in (r.fields or {}).items() if k in KEEP_FIELDS and v}
+            fields = {k: v for k, v in (_json(r.fields) or {}).items() if k in KEEP_FIELDS and v}
             entities.append(
                 EntityInfo(
                     r.id,
@@ -176,9 +183,9 @@ def build_index(engine: Engine, key: str, snaps: dict[int, dict[str, Any]]) -> M
                     r.source_id,
                     r.entity_type,
                     r.name,
-                    r.programs or [],
-                    r.lists or [],
-                    r.countries or [],
+                    _json(r.programs) or [],
+                    _json(r.lists) or [],
+                    _json(r.countries) or [],
                     fields,
                     r.content_hash,
                     r.snapshot_id,
@@ -216,6 +223,10 @@ def build_index(engine: Engine, key: str, snaps: dict[int, dict[str, Any]]) -> M
     return _assemble(entities, names, dict(by_id), snaps, key)
 
 
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+
+
 def _assemble(
     entities: list[EntityInfo],
     names: list[NameEntry],
@@ -232,27 +243,28 @@ def _assemble(
             postings[t].append(i)
     df = {t: len(v) for t, v in postings.items()}
     by_phonetic: dict[str, list[str]] = defaultdict(list)
-    by_delete: dict[str, list[str]] = defaultdict(list)
+    by_shape: dict[str, list[str]] = defaultdict(list)
     for t in postings:
         k = phonetic_key(t)
         if len(k) >= 3:
             by_phonetic[k].append(t)
-        if len(t) >= MIN_DELETE_LEN and t.isalpha():
-            for d in deletes(t):
-                by_delete[d].append(t)
+        if len(t) >= MIN_TYPO_LEN and t.isalpha():
+            for shape in shapes(t):
+                by_shape[shape].append(t)
     index = MatchIndex(
         entities=entities,
         names=names,
         postings=dict(postings),
         df=df,
         by_phonetic=dict(by_phonetic),
-        by_delete=dict(by_delete),
+        by_shape=dict(by_shape),
         by_id=by_id,
         groups=_group(entities),
         snapshots=snaps,
         key=key,
     )
     index.max_idf = math.log(max(len(names), 2))
+    index.weights = {t: max(math.log(len(names) / n), 0.3) for t, n in df.items()}
     index.primary_name = [-1] * len(entities)
     for i, n in enumerate(names):
         if index.primary_name[n.entity] == -1 or n.kind == "primary":
@@ -260,8 +272,9 @@ def _assemble(
     return index
 
 
-def deletes(token: str) -> set[str]:
-    return {token[:i] + token[i + 1 :] for i in range(len(token))}
+def shapes(token: str, length: int | None = None) -> tuple[str, str]:
+    n = len(token) if length is None else length
+    return f"<{token[:2]}{n}", f">{token[-2:]}{n}"
 
 
 def merge_key(e: EntityInfo) -> tuple[str, ...]:
@@ -271,9 +284,10 @@ def merge_key(e: EntityInfo) -> tuple[str, ...]:
         return ("ofac", e.source_id)
     if e.source == "us_trade_csl":
         number = str(e.fields.get("entity_number") or "")
-        if number and any("Treasury" in lst for lst in e.lists):
+        codes = set(e.fields.get("list_codes") or [e.fields.get("list_code")])
+        if number and codes & OFAC_CSL_CODES:
             return ("ofac", number)
-        if any(lst.startswith("Denied Persons") for lst in e.lists):
+        if "DPL" in codes:
             start = str(e.fields.get("start_date") or "")
             return ("dpl", normalize_name(e.name).compact, start)
     if e.source == "us_bis_dpl":

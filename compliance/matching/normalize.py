@@ -71,30 +71,28 @@ class NormName:
 
 
 def is_latin(text: str) -> bool:
+    if text.isascii():
+        return True
     for ch in text:
         if ch.isalpha() and not ("LATIN" in unicodedata.name(ch, "") or ch.isascii()):
             return False
     return True
 
 
-def _tokens(text: str) -> list[str]:
-    return [t for t in _NON_ALNUM.split(_APOSTROPHES.sub("", text)) if t]
-
-
 @lru_cache(maxsize=200_000)
 def normalize_name(name: str) -> NormName:
     latin = is_latin(name)
-    text = ascii_text(name).lower()
+    text = (name if name.isascii() else ascii_text(name)).lower()
     text = _DOTTED.sub("", _APOSTROPHES.sub("", text))
     text = _NON_ALNUM.sub(" ", text).strip()
     if not text:
         return NormName((), (), latin)
     stripped = remove_org_types(text)
-    tokens = _tokens(stripped)
+    tokens = stripped.split()
     legal: list[str] = []
     if stripped.split() != text.split():
         kept = set(tokens)
-        legal = [t for t in _tokens(replace_org_types_compare(text)) if t not in kept]
+        legal = [t for t in replace_org_types_compare(text).split() if t not in kept]
     # "Company Limited" style leftovers at either end are legal forms too, if a name remains.
     while len(tokens) > 1 and tokens[-1] in _LEGAL_LEFTOVERS:
         legal.append(tokens.pop())
@@ -105,27 +103,30 @@ def normalize_name(name: str) -> NormName:
     return NormName(tuple(tokens), tuple(dict.fromkeys(legal)), latin)
 
 
-_FOLDS = (
-    (re.compile(r"^y(?=[aeiou])"), ""),  # Yevgeniy / Evgeny, Yusuf / Usuf
-    (re.compile(r"^w"), "v"),  # Wladimir / Vladimir
-    (re.compile(r"kh"), "h"),  # Khalid / Halid
-    (re.compile(r"dh"), "d"),  # Kadhafi / Qaddafi
-    (re.compile(r"dzh|dj"), "j"),  # Dzhamal / Jamal
-    (re.compile(r"q"), "k"),
-    (re.compile(r"iy$|ii$|yi$"), "i"),  # Evgeniy / Evgenii / Evgeni
-    (re.compile(r"(.)\1+"), r"\1"),  # doubled letters
-)
+_VOWELS = frozenset("aeiou")
+_DOUBLES = re.compile(r"(.)\1+")
+
+
+def _fold(token: str) -> str:
+    """Transliteration variants metaphone does not see as the same sound."""
+    t = token
+    if t[0] == "y" and len(t) > 1 and t[1] in _VOWELS:
+        t = t[1:]  # Yevgeniy / Evgeny, Yusuf / Usuf
+    elif t[0] == "w":
+        t = "v" + t[1:]  # Wladimir / Vladimir
+    t = t.replace("kh", "h").replace("dh", "d").replace("dzh", "j").replace("dj", "j")
+    t = t.replace("q", "k")
+    if t.endswith(("iy", "ii", "yi")):
+        t = t[:-2] + "i"  # Evgeniy / Evgenii / Evgeni
+    return _DOUBLES.sub(r"\1", t)
 
 
 @lru_cache(maxsize=300_000)
 def phonetic_key(token: str) -> str:
     """Metaphone of the token after a transliteration fold; '' for digits and very short keys."""
-    if not token.isalpha():
+    if not token.isalpha() or not token.isascii():
         return ""
-    folded = token
-    for pattern, repl in _FOLDS:
-        folded = pattern.sub(repl, folded)
-    key = jellyfish.metaphone(folded) if folded else ""
+    key = jellyfish.metaphone(_fold(token))
     return key if len(key) >= 2 else ""
 
 

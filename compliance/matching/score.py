@@ -22,9 +22,10 @@ from compliance.matching.normalize import NormName, phonetic_key
 # a listed patronymic or a middle name the query omits is weak evidence against a match.
 EXTRA_TOKEN_COST = 0.5
 COMPACT_MIN = 92.0  # "XI Jinping" vs "Xi Jin Ping": spacing differences compare letter by letter
-# A token this common (weight = log inverse frequency below it; about 1 name in 400) is generic:
-# if only generic tokens agree while a distinctive one does not, the names are not the same.
-COMMON_WEIGHT = 6.0
+# A token in more than 1 listed name in 1,000 (weight = log inverse frequency below ln 1000) is
+# generic: when only generic tokens agree and either name has anything left over, the names are
+# not shown to be the same ("Global Trading Company" is not "GLOBAL TRADING GROUP").
+COMMON_WEIGHT = 6.9
 COMMON_ONLY_CAP = 75.0
 
 
@@ -73,7 +74,9 @@ class NameScore:
         if self.extra_query:
             text += f"; query also has: {' '.join(self.extra_query)}"
         if self.common_only:
-            text += f"; only common words agree (capped at {COMMON_ONLY_CAP:g})"
+            text += (
+                f"; only common words agree, and not all of them (capped at {COMMON_ONLY_CAP:g})"
+            )
         return text
 
 
@@ -119,8 +122,8 @@ def score_names(q: NormName, c: NormName, weight: Weight) -> NameScore:
             token_score *= 0.9
     common_only = (
         bool(pairs)
+        and bool(extra_q or extra_c)
         and all(weight(c) < COMMON_WEIGHT for _q, c, _s, _h in pairs)
-        and any(weight(t) >= COMMON_WEIGHT for t in extra_q + extra_c)
     )
     if common_only:
         token_score = min(token_score, COMMON_ONLY_CAP)

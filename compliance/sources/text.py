@@ -23,8 +23,17 @@ def decode_text(content: bytes, file: str, source: str = "") -> str:
     return text.rstrip("\x1a").rstrip("\r\n\x1a ") + "\n"
 
 
-_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d %b %Y", "%d %B %Y", "%Y/%m/%d", "%d-%b-%Y",
-            "%d.%m.%Y", "%Y%m%d")
+_FORMATS = (
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%Y/%m/%d",
+    "%d-%b-%Y",
+    "%d.%m.%Y",
+    "%Y%m%d",
+)
 
 
 def iso_date(value: str | None, *, day_first: bool = False) -> str | None:

@@ -39,7 +39,9 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     if header is None or [h.strip() for h in header] != HEADER:
         raise ParseError(
             f"header is not the DPL's 12 columns (got {header[:4] if header else 'nothing'}...)",
-            source=KEY, file=FILE, line=1,
+            source=KEY,
+            file=FILE,
+            line=1,
         )
     records: dict[str, EntityRecord] = {}
     rows_read = 0
@@ -52,7 +54,9 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
         if len(row) != len(HEADER):
             raise ParseError(
                 f"has {len(row)} fields, expected {len(HEADER)} (truncated or damaged file?)",
-                source=KEY, file=FILE, line=line,
+                source=KEY,
+                file=FILE,
+                line=line,
             )
         rows_read += 1
         raw = dict(zip(HEADER, (c.strip() for c in row), strict=True))
@@ -67,8 +71,15 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
         country = to_iso2(raw["Country"])
         address = Address(
             full=", ".join(
-                p for p in (raw["Street_Address"], raw["City"], raw["State"], raw["Postal_Code"],
-                            raw["Country"]) if p
+                p
+                for p in (
+                    raw["Street_Address"],
+                    raw["City"],
+                    raw["State"],
+                    raw["Postal_Code"],
+                    raw["Country"],
+                )
+                if p
             ),
             street=raw["Street_Address"] or None,
             city=raw["City"] or None,
@@ -87,24 +98,22 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
             if country and country not in rec.countries:
                 rec.countries.append(country)
             continue
-        records[source_id] = (
-            EntityRecord(
-                source_id=source_id,
-                entity_type="unknown",  # the DPL mixes people and companies without saying which
-                name=name,
-                lists=["Denied Persons List (DPL)"],
-                addresses=[address],
-                countries=[country] if country else [],
-                fields={
-                    "effective_date": iso_date(raw["Effective_Date"]),
-                    "expiration_date": iso_date(raw["Expiration_Date"]),
-                    "standard_order": raw["Standard_Order"] == "Y",
-                    "last_update": updated,
-                    "action": raw["Action"] or None,
-                    "federal_register_notice": raw["FR_Citation"] or None,
-                },
-                raw={"rows": [raw]},
-            )
+        records[source_id] = EntityRecord(
+            source_id=source_id,
+            entity_type="unknown",  # the DPL mixes people and companies without saying which
+            name=name,
+            lists=["Denied Persons List (DPL)"],
+            addresses=[address],
+            countries=[country] if country else [],
+            fields={
+                "effective_date": iso_date(raw["Effective_Date"]),
+                "expiration_date": iso_date(raw["Expiration_Date"]),
+                "standard_order": raw["Standard_Order"] == "Y",
+                "last_update": updated,
+                "action": raw["Action"] or None,
+                "federal_register_notice": raw["FR_Citation"] or None,
+            },
+            raw={"rows": [raw]},
         )
     return ParsedList(
         list(records.values()), data_date=latest or None, warnings=warnings, rows_read=rows_read

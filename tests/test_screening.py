@@ -1,0 +1,271 @@
+"""The screening engine on the real lists: variations it must catch, words it must not match on,
+qualifiers, evidence, merging across sources, and the CLI contract."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from compliance.cli import app
+from compliance.matching.index import cache_key
+from compliance.screening import DEFAULT_THRESHOLD, Query, Screener, ScreeningError, compare
+from compliance.store.models import Entity, EntityIdentifier, EntityName
+
+
+@pytest.fixture(scope="module")
+def screener(loaded_engine) -> Screener:
+    return Screener.load(loaded_engine)
+
+
+def hits(screener: Screener, name: str, **kw) -> list[tuple[str, str]]:
+    result = screener.screen(
+        Query(name, **{k: v for k, v in kw.items() if k != "limit"}), limit=kw.get("limit", 10)
+    )
+    return [(s["source"], s["source_id"]) for m in result.matches for s in m.sources]
+
+
+def test_exact_listed_name_scores_100_with_evidence(screener):
+    result = screener.screen(Query("BANCO NACIONAL DE CUBA"))
+    top = result.matches[0]
+    assert top.score == 100
+    assert top.name == "BANCO NACIONAL DE CUBA"
+    assert ("us_ofac_sdn", "306") in [(s["source"], s["source_id"]) for s in top.sources]
+    assert top.snapshot["sha256"] and top.snapshot["id"]
+    assert "banco=banco" in top.explanation
+    assert top.programs == ["CUBA"]
+
+
+def test_one_entity_published_by_several_sources_is_shown_once(screener):
+    result = screener.screen(Query("BANCO NACIONAL DE CUBA"))
+    bnc = [m for m in result.matches if any(s["source_id"] == "306" for s in m.sources)]
+    assert len(bnc) == 1
+    sources = {s["source"] for s in bnc[0].sources}
+    assert {"us_ofac_sdn", "us_trade_csl"} <= sources
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Vladimir Putin",  # word order against "PUTIN, Vladimir Vladimirovich"
+        "putin vladimir",
+        "Vladimir Vladimirovich PUTIN",
+        "Vladimr Putin",  # one typo
+        "Vladimr Putn",  # two typos
+        "PUTIN, V.",  # initial
+        "Путин Владимир Владимирович",  # Cyrillic query, Latin listing
+        "Wladimir Putin",  # transliteration variant
+    ],
+)
+def test_putin_variations(screener, query):
+    found = hits(screener, query)
+    assert (
+        ("us_ofac_sdn", "35096") in found
+        or ("us_trade_csl", "35096") in found
+        or any(src == "gb_ofsi" for src, _ in found)
+    ), found
+
+
+def test_legal_form_variants_are_the_same_name(screener):
+    a = screener.screen(Query("ANGLO CARIBBEAN COMPANY LIMITED")).matches
+    assert a and a[0].score == 100 and a[0].name == "ANGLO-CARIBBEAN CO., LTD."
+    b = screener.screen(Query("Rosoboroneksport Joint Stock Company")).matches
+    assert any("ROSOBORONEKSPORT" in m.name.upper() for m in b)
+
+
+def test_legal_form_alone_is_never_a_match(screener):
+    for form in ("Co., Ltd.", "OOO", "Limited Liability Company", "GmbH", "S.A."):
+        with pytest.raises(ScreeningError, match="legal form"):
+            screener.screen(Query(form))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Trading International Group",
+        "Kim Trading",
+        "Global Trading Company Limited",
+        "International Group Holdings",
+    ],
+)
+def test_common_words_alone_do_not_match(screener, query):
+    assert screener.screen(Query(query)).matches == []
+
+
+@pytest.mark.parametrize(
+    "query", ["Apple Inc.", "Siemens AG", "Toyota Motor Corporation", "John Smith", "Maria Garcia"]
+)
+def test_well_known_unlisted_names_are_clear(screener, query):
+    assert screener.screen(Query(query)).matches == []
+
+
+def test_other_script_query_finds_latin_listing_via_real_original_script_name(
+    loaded_engine, screener
+):
+    # Take real Arabic and Cyrillic original-script names from the UN and UK lists.
+    with loaded_engine.connect() as conn:
+        rows = conn.execute(
+            select(EntityName.name, Entity.source, Entity.source_id)
+            .join(Entity, Entity.id == EntityName.entity_id)
+            .where(EntityName.kind == "original_script")
+            .where(Entity.source.in_(["un_sc", "gb_ofsi"]))
+        ).all()
+    arabic = [r for r in rows if re.search(r"[\u0600-\u06FF]", r.name)][:15]
+    cyrillic = [r for r in rows if re.search(r"[\u0400-\u04FF]", r.name)][:15]
+    assert arabic and cyrillic
+    for sample in (arabic, cyrillic):
+        found = sum((r.source, r.source_id) in hits(screener, r.name) for r in sample)
+        assert found >= 0.8 * len(sample)
+
+
+def test_country_qualifier_lowers_on_contradiction_and_never_on_agreement(screener):
+    plain = screener.screen(Query("BANCO NACIONAL DE CUBA")).matches[0]
+    listed = plain.countries[0]  # its addresses: Panama, Spain, Switzerland, Japan
+    agree = screener.screen(Query("BANCO NACIONAL DE CUBA", country=listed)).matches[0]
+    other = screener.screen(Query("BANCO NACIONAL DE CUBA", country="FR"), threshold=0)
+    contra = next(m for m in other.matches if m.entity_id == plain.entity_id)
+    assert agree.score >= plain.score
+    assert contra.score < plain.score
+    assert "contradicts" in contra.explanation
+
+
+def test_birth_year_qualifier(loaded_engine, screener):
+    base = screener.screen(Query("Vladimir Putin")).matches[0]
+    agree = screener.screen(Query("Vladimir Putin", dob="1952-10-07")).matches[0]
+    contra = screener.screen(Query("Vladimir Putin", dob="1980"), threshold=0).matches
+    contra_top = next(m for m in contra if m.entity_id == agree.entity_id)
+    assert agree.score >= base.score
+    assert (
+        contra_top.score < agree.score and "birth year 1980 contradicts" in contra_top.explanation
+    )
+
+
+def test_exact_identifier_is_decisive(loaded_engine, screener):
+    with loaded_engine.connect() as conn:
+        eid, number = conn.execute(
+            select(EntityIdentifier.entity_id, EntityIdentifier.number)
+            .join(Entity, Entity.id == EntityIdentifier.entity_id)
+            .where(Entity.source == "us_ofac_sdn", EntityIdentifier.type.like("%assport%"))
+            .limit(1)
+        ).one()
+    result = screener.screen(Query("Someone Else Entirely", id=number))
+    assert result.matches and result.matches[0].score == 100
+    assert result.matches[0].features["identifier_match"].endswith(number)
+
+
+def test_type_and_list_filters(screener):
+    orgs = screener.screen(Query("Vladimir Putin", type="organization")).matches
+    assert all(m.type in ("organization", "unknown") for m in orgs)
+    un_only = Screener(screener.index, lists=["un_sc"]).screen(Query("AL-QAIDA")).matches
+    assert un_only and all("un_sc" in {s["source"] for s in m.sources} for m in un_only)
+    with pytest.raises(ScreeningError, match="no loaded list"):
+        Screener(screener.index, lists=["nope"])
+
+
+def test_index_key_changes_when_a_snapshot_changes(loaded_engine, tmp_path):
+    from compliance.sources import all_sources
+    from compliance.update import update_source
+    from tests.conftest import MIRROR
+
+    before, _ = cache_key(loaded_engine)
+    update_source(loaded_engine, all_sources()["us_bis_dpl"], mirror=str(MIRROR))
+    after, _ = cache_key(loaded_engine)
+    assert before != after
+
+
+def test_compare_explains():
+    r = compare("Anglo-Caribbean Co., Ltd.", "ANGLO CARIBBEAN COMPANY LIMITED")
+    assert r["score"] == 100 and "anglo=anglo" in r["explanation"]
+    assert compare("PUTIN, Vladimir", "Vladimir Putin")["score"] == 100
+    assert compare("Vladimir Putin", "Vladimir Ivanov")["score"] < DEFAULT_THRESHOLD
+    assert compare("OOO", "Co., Ltd.")["score"] == 0
+
+
+# -- CLI ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def db_arg(loaded_engine) -> list[str]:
+    return ["--db", loaded_engine.url.render_as_string(hide_password=False)]
+
+
+def test_cli_screen_exit_codes_and_json(db_arg):
+    runner = CliRunner()
+    r = runner.invoke(app, ["screen", "Vladimir Putin", "--format", "json", *db_arg])
+    assert r.exit_code == 1, r.output
+    data = json.loads(r.stdout)
+    m = data["matches"][0]
+    for key in (
+        "source",
+        "source_id",
+        "name",
+        "matched_name",
+        "score",
+        "type",
+        "programs",
+        "lists",
+        "explanation",
+        "snapshot",
+    ):
+        assert key in m
+    assert runner.invoke(app, ["screen", "Zzyzx Qwerty Blorfing", *db_arg]).exit_code == 0
+    assert runner.invoke(app, ["screen", "OOO", *db_arg]).exit_code == 2
+    assert runner.invoke(app, ["screen", "X", "--dob", "nineteen", *db_arg]).exit_code == 2
+    r = runner.invoke(app, ["screen", "Vladimir Putin", "--db", "sqlite:////nonexistent/x/y.db"])
+    assert r.exit_code == 2
+
+
+def test_cli_screen_file_keeps_every_row_in_order(db_arg, tmp_path):
+    parties = tmp_path / "parties.csv"
+    parties.write_text(
+        "name,type,country,dob,id\n"
+        "Vladimir Putin,person,RU,1952,\n"
+        "Apple Inc.,organization,US,,\n"
+        ",,,,\n"
+        "BANCO NACIONAL DE CUBA,,,,\n"
+        "Somebody,person,,not-a-date,\n"
+        "Co. Ltd.,,,,\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    outs = []
+    for workers in ("1", "2"):
+        r = runner.invoke(app, ["screen", "--file", str(parties), "--workers", workers, *db_arg])
+        assert r.exit_code == 1
+        outs.append([json.loads(line) for line in r.stdout.splitlines()])
+    rows = outs[0]
+    assert [x["row"] for x in rows] == [1, 2, 3, 4, 5, 6]
+    assert [x["status"] for x in rows] == ["match", "clear", "error", "match", "error", "error"]
+    assert "line 6" in rows[4]["error"] and "legal form" in rows[5]["error"]
+    assert rows[0]["matches"][0]["snapshot"]["sha256"]
+    strip = [[{k: v for k, v in x.items()} for x in o] for o in outs]
+    assert strip[0] == strip[1]  # identical with 1 and 2 workers
+
+
+def test_cli_screen_file_csv_output_neutralises_formulas(db_arg, tmp_path):
+    parties = tmp_path / "p.csv"
+    parties.write_text('name\n"=HYPERLINK(""http://x"")"\n', encoding="utf-8")
+    r = CliRunner().invoke(app, ["screen", "--file", str(parties), "--format", "csv", *db_arg])
+    assert "'=HYPERLINK" in r.stdout
+
+
+def test_cli_screen_file_without_name_column(db_arg, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("customer,country\nX,RU\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["screen", "--file", str(bad), *db_arg])
+    assert r.exit_code == 2 and "no 'name' column" in r.output
+
+
+def test_cli_compare_single_and_file(tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(app, ["compare", "PUTIN, Vladimir", "Vladimir Putin", "--format", "json"])
+    assert r.exit_code == 1 and json.loads(r.stdout)["score"] == 100
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("name1,name2\nAcme LLC,Acme Limited Liability Company\nA,\nFoo,Bar\n")
+    r = runner.invoke(app, ["compare", "--file", str(pairs), "--format", "jsonl"])
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x["row"] for x in rows] == [1, 2, 3]
+    assert rows[0]["score"] == 100 and rows[1]["error"] and rows[2]["score"] < 50
