@@ -3,7 +3,7 @@
     python benchmarks/bench_orders.py [--db URL | --load] [--lines 100000] [--workers 2]
 
 --load builds a fresh SQLite database from every mirrored list (../shared/data/mirror). Prints,
-never asserts: wall time and lines/s per configuration, peak memory (RSS of the process and
+never asserts: wall time and lines/s per configuration, peak memory (PSS of the process and
 its workers, sampled from /proc) for a small and the full file, the decision counts, and
 whether the 1-worker and N-worker outputs are byte-identical.
 """
@@ -28,11 +28,12 @@ from compliance.store.db import get_engine  # noqa: E402
 MIRROR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mirror"
 
 
-def _rss_kb(pid: int) -> int:
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: pages shared between the workers are counted once in total."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith("Pss:"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -51,7 +52,7 @@ def _children(pid: int) -> list[int]:
 
 
 class PeakRss:
-    """Peak of (this process + its worker processes) RSS, sampled every 50 ms."""
+    """Peak of (this process + its worker processes) PSS, sampled every 100 ms."""
 
     def __init__(self) -> None:
         self.peak_kb = 0
@@ -61,9 +62,9 @@ class PeakRss:
     def _run(self) -> None:
         me = os.getpid()
         while not self._stop.is_set():
-            total = _rss_kb(me) + sum(_rss_kb(c) for c in _children(me))
+            total = _pss_kb(me) + sum(_pss_kb(c) for c in _children(me))
             self.peak_kb = max(self.peak_kb, total)
-            time.sleep(0.05)
+            time.sleep(0.1)
 
     def __enter__(self) -> PeakRss:
         self._t.start()
@@ -123,7 +124,7 @@ def main() -> None:
         print(f"generated {files[n]} ({stats['lines']:,} lines, {stats['listed_parties']} with a "
               f"listed party, {files[n].stat().st_size / 1e6:.1f} MB)")  # fmt: skip
 
-    print(f"\n{'lines':>8} {'workers':>7} {'seconds':>8} {'lines/s':>8} {'peak RSS MB':>11}")
+    print(f"\n{'lines':>8} {'workers':>7} {'seconds':>8} {'lines/s':>8} {'peak PSS MB':>11}")
     digests: dict[tuple[int, int], str] = {}
     counts: dict[str, int] = {}
     for n, workers in ((a.small, 1), (a.small, a.workers), (a.lines, a.workers), (a.lines, 1)):

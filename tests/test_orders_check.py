@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -327,3 +328,56 @@ def test_cli_exit_codes_and_csv_output(db: str, tmp_path: Path) -> None:
     )
     res = runner.invoke(app, ["check", str(clear), "--db", db, "--review-threshold", "95"])
     assert res.exit_code == 2 and "review (95.0) <= block (90.0)" in res.output
+
+
+def test_cli_accept_audit_and_xlsx(db: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    el = entity(db, "us_trade_csl", "Moscow Institute of Physics and Technology")
+    entry = f"us_trade_csl:{el.source_id}"
+    res = runner.invoke(app, ["accept", "--db", db, "--party", "MIPT Club", "--entry", entry])
+    assert res.exit_code == 2 and "give --party, --entry SOURCE:ID and --reason" in res.output
+    res = runner.invoke(
+        app,
+        [
+            "accept",
+            "--db",
+            db,
+            "--party",
+            "MIPT Club",
+            "--entry",
+            entry,
+            "--reason",
+            "alumni club in Boston",
+            "--by",
+            "bob",
+        ],
+    )
+    assert res.exit_code == 0 and f"is not {entry}" in res.output
+    res = runner.invoke(app, ["accept", "--db", db, "--list", "--format", "json"])
+    listed = json.loads(res.output)
+    assert [(a["party"], a["entry"], a["by"], a["status"]) for a in listed] == [
+        ("MIPT Club", entry, "bob", "active")
+    ]
+    res = runner.invoke(app, ["accept", "--db", db, "--revoke", str(listed[0]["id"])])
+    assert res.exit_code == 0
+    assert (
+        json.loads(runner.invoke(app, ["accept", "--db", db, "--list", "--format", "json"]).output)
+        == []
+    )
+
+    src = write_orders(tmp_path / "o.csv", ORDERS[:2])
+    out = tmp_path / "o.xlsx"
+    res = runner.invoke(app, ["check", str(src), "--db", db, "-o", str(out), "--format", "json"])
+    assert res.exit_code == 1
+    summary = json.loads(res.output)
+    wb = load_workbook(out)
+    rows = list(wb.active.iter_rows(values_only=True))
+    assert [r[0] for r in rows] == ["order_id", "A-1", "A-2"] and rows[2][10] == "BLOCK"
+    res = runner.invoke(app, ["audit", str(summary["run_id"]), "--db", db])
+    assert res.exit_code == 0 and summary["input_sha256"] in res.output
+    assert "us_bis_dpl" in res.output and "'BLOCK': 1" in res.output
+    export = tmp_path / "run.jsonl"
+    res = runner.invoke(app, ["audit", str(summary["run_id"]), "--db", db, "--export", str(export)])
+    lines = [json.loads(x) for x in export.read_text(encoding="utf-8").splitlines()]
+    assert [(x["line"], x["decision"]) for x in lines] == [(2, "CLEAR"), (3, "BLOCK")]
+    assert runner.invoke(app, ["audit", "999999", "--db", db]).exit_code == 2

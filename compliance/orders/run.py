@@ -8,6 +8,7 @@ and N workers (each line's decision depends on that line and the database only).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import time
 from collections import Counter, deque
@@ -142,23 +143,43 @@ def _chunks(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
         yield buf
 
 
+def _init_forked(db_url: str) -> None:
+    # The decider came from the parent through fork; its connection pool must not be shared.
+    get_engine(db_url).dispose(close=False)
+
+
 def decide_rows(rows: Iterable[RawRow], opts: CheckOptions) -> Iterator[LineResult]:
+    global _WORKER
     if opts.workers <= 1:
         decider = make_decider(opts)
         for r in rows:
             yield decider.decide_row(r)
         return
-    ctx = mp.get_context("spawn")  # no fork of a process holding DB connections and threads
-    with ProcessPoolExecutor(
-        opts.workers, mp_context=ctx, initializer=_init_worker, initargs=(opts,)
-    ) as pool:
-        pending: deque[Future[list[LineResult]]] = deque()
-        for chunk in _chunks(rows, opts.chunk):
-            pending.append(pool.submit(_work, chunk))
-            if len(pending) >= opts.workers * 4:
+    forked = "fork" in mp.get_all_start_methods()
+    if forked:
+        # Load the screening index once, here, and let the workers share it copy-on-write
+        # (no garbage-collector pass in a worker touches the frozen objects' pages).
+        _WORKER = make_decider(opts)
+        gc.freeze()
+        ctx = mp.get_context("fork")
+        init, args = _init_forked, (opts.db_url,)
+    else:
+        ctx = mp.get_context("spawn")
+        init, args = _init_worker, (opts,)  # type: ignore[assignment]
+    try:
+        with ProcessPoolExecutor(opts.workers, mp_context=ctx, initializer=init,
+                                 initargs=args) as pool:  # fmt: skip
+            pending: deque[Future[list[LineResult]]] = deque()
+            for chunk in _chunks(rows, opts.chunk):
+                pending.append(pool.submit(_work, chunk))
+                if len(pending) >= opts.workers * 4:
+                    yield from pending.popleft().result()
+            while pending:
                 yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
+    finally:
+        if forked:
+            gc.unfreeze()
+            _WORKER = None
 
 
 def check_file(
