@@ -246,6 +246,7 @@ class Decider:
         mapping: Mapping[str, str] | None = None,
         embargoes: Embargoes | None = None,
         license_kwargs: Mapping[str, Any] | None = None,
+        item_key: Callable[[str], str] | None = None,
     ) -> None:
         self.screen = lru_cache(maxsize=50_000)(screen)
         self.license_fn = license_fn
@@ -256,7 +257,10 @@ class Decider:
         self.mapping = dict(mapping or {})
         self.embargoes = embargoes or Embargoes({}, ())
         self.license_kwargs = dict(license_kwargs or {})
-        self._license_cache: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+        self._license_cache: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        # the rules' answers per (model, destination, headquarters): aliases share one call
+        self._rules_cache: dict[tuple[str, str, str | None], tuple[bool, Any]] = {}
+        self._item_key = lru_cache(maxsize=10_000)(item_key) if item_key else str.lower
 
     # --- rows -------------------------------------------------------------------------------
     def to_line(self, raw: RawRow) -> OrderLine | str:
@@ -457,25 +461,36 @@ class Decider:
                 }
             ]
         hq_code = to_iso2(line.end_user_hq) if line.end_user_hq else None
-        key = (line.item.lower(), dest_code, hq_code or line.end_user_hq, line.end_user)
+        key = (line.item.lower(), dest_code, hq_code or line.end_user_hq)
         if key not in self._license_cache:
             if len(self._license_cache) > 50_000:
                 self._license_cache.clear()
             self._license_cache[key] = self._license(line, dest_code, hq_code)
         return [dict(r) for r in self._license_cache[key]]
 
+    def _rules(self, item: str, dest: str, hq: str | None) -> Any:
+        assert self.license_fn is not None
+        key = (self._item_key(item), dest, hq)
+        if key not in self._rules_cache:
+            if len(self._rules_cache) > 50_000:
+                self._rules_cache.clear()
+            try:
+                answer = (True, self.license_fn(item, dest, end_user_hq=hq, on_date=self.on_date,
+                                                **self.license_kwargs))  # fmt: skip
+            except Exception as exc:
+                answer = (False, exc)
+            self._rules_cache[key] = answer
+        ok, value = self._rules_cache[key]
+        if not ok:
+            raise value
+        return value
+
     def _license(self, line: OrderLine, dest: str, hq: str | None) -> list[dict[str, Any]]:
         assert self.license_fn is not None
         try:
             # The end user is not passed: the party screening above already checks it against
             # the Entity List, with this run's thresholds and accepted matches.
-            decision = self.license_fn(
-                line.item,
-                dest,
-                end_user_hq=hq or line.end_user_hq or None,
-                on_date=self.on_date,
-                **self.license_kwargs,
-            )
+            decision = self._rules(line.item, dest, hq or line.end_user_hq or None)
         except Exception as exc:
             if self.unknown_item_error and isinstance(exc, self.unknown_item_error):
                 hint = getattr(exc, "suggestions", None) or []

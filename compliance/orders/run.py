@@ -87,7 +87,19 @@ def make_decider(opts: CheckOptions) -> Decider:
         )
 
     from compliance.rules.catalog import UnknownModelError
+    from compliance.rules.chips import classify_model
     from compliance.rules.license import determine_license
+    from compliance.rules.regstore import current_sections
+
+    def item_key(item: str) -> str:
+        try:
+            return f"model:{classify_model(item).model}"
+        except Exception:
+            return item.lower()
+
+    # The rules read the country groups from the database only once the eCFR text is scraped;
+    # until then they use their fallback, and a query per call would be wasted.
+    scraped = "740 Supp. 1" in current_sections(engine)
 
     return Decider(
         screen,
@@ -98,7 +110,8 @@ def make_decider(opts: CheckOptions) -> Decider:
         on_date=opts.on_date,
         mapping=opts.mapping,
         embargoes=load_embargoes(engine),
-        license_kwargs={"engine": engine},
+        license_kwargs={"engine": engine if scraped else None},
+        item_key=item_key,
     )
 
 
