@@ -142,7 +142,16 @@ def _init_worker(opts: CheckOptions) -> None:
 
 def _work(rows: list[RawRow]) -> list[LineResult]:
     assert _WORKER is not None
-    return [_WORKER.decide_row(r) for r in rows]
+    out = [_WORKER.decide_row(r) for r in rows]
+    for r in out:
+        r.values = {}  # the parent still has them: not worth pickling back
+    return out
+
+
+def _with_values(results: list[LineResult], rows: list[RawRow]) -> list[LineResult]:
+    for result, row in zip(results, rows, strict=True):
+        result.values = row.values
+    return results
 
 
 def _chunks(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
@@ -182,13 +191,15 @@ def decide_rows(rows: Iterable[RawRow], opts: CheckOptions) -> Iterator[LineResu
     try:
         with ProcessPoolExecutor(opts.workers, mp_context=ctx, initializer=init,
                                  initargs=args) as pool:  # fmt: skip
-            pending: deque[Future[list[LineResult]]] = deque()
+            pending: deque[tuple[Future[list[LineResult]], list[RawRow]]] = deque()
             for chunk in _chunks(rows, opts.chunk):
-                pending.append(pool.submit(_work, chunk))
+                pending.append((pool.submit(_work, chunk), chunk))
                 if len(pending) >= opts.workers * 4:
-                    yield from pending.popleft().result()
+                    future, sent = pending.popleft()
+                    yield from _with_values(future.result(), sent)
             while pending:
-                yield from pending.popleft().result()
+                future, sent = pending.popleft()
+                yield from _with_values(future.result(), sent)
     finally:
         if forked:
             gc.unfreeze()
