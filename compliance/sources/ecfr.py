@@ -139,6 +139,11 @@ def _text(el: etree._Element) -> str:
     return re.sub(r"\s+", " ", "".join(el.itertext())).strip()
 
 
+def _heading(div: etree._Element) -> str:
+    head = div.find("HEAD")
+    return _text(head) if head is not None else ""
+
+
 def _find_div(root: etree._Element, tag: str, n: str) -> etree._Element | None:
     if root.tag == tag and root.get("N") == n:
         return root
@@ -355,16 +360,18 @@ def parse(files: Mapping[str, bytes]) -> ParsedRegulation:
         raise ParseError("section 742.6 has no paragraph (a)(6)(iii)", source=KEY, file=f)
     sections.append(
         RegSection(
-            key="742.6(a)(6)", cite="15 CFR 742.6(a)(6)", heading=_text(div.find("HEAD")),
+            key="742.6(a)(6)", cite="15 CFR 742.6(a)(6)", heading=_heading(div),
             text=para, file=f, amended_on=versions.get("742.6"),
         )
     )  # fmt: skip
     f = "title-15-section-744.23.xml"
     div = _parse_section(files[f], f, "744.23")
+    text = "\n".join(t for t in (_text(b) for b in _blocks(div)) if t)
+    if not text:
+        raise ParseError("section 744.23 has no text", source=KEY, file=f, line=div.sourceline)
     sections.append(
         RegSection(
-            key="744.23", cite="15 CFR 744.23", heading=_text(div.find("HEAD")),
-            text="\n".join(_text(b) for b in _blocks(div)), file=f,
+            key="744.23", cite="15 CFR 744.23", heading=_heading(div), text=text, file=f,
             amended_on=versions.get("744.23"),
         )
     )  # fmt: skip

@@ -88,6 +88,23 @@ def _full_name(last: str, first: str) -> str:
     return f"{last}, {first}" if last and first else (last or first)
 
 
+def _unique(
+    records: list[EntityRecord], elements: list[_Element], file: str, source: str
+) -> list[EntityRecord]:
+    """An id listed twice is a damaged file (the CSV parser refuses a repeated ent_num too)."""
+    seen: set[str] = set()
+    for rec, el in zip(records, elements, strict=True):
+        if rec.source_id in seen:
+            raise ParseError(
+                f"entry {rec.source_id} appears twice",
+                source=source,
+                file=file,
+                line=el.sourceline,
+            )
+        seen.add(rec.source_id)
+    return records
+
+
 def parse_sdn_xml(content: bytes, file: str, source: str, sdn: bool = True) -> ParsedList:
     """Classic OFAC XML (SDN.XML or CONSOLIDATED.XML)."""
     root = parse_xml(content, file, source)
@@ -109,7 +126,8 @@ def parse_sdn_xml(content: bytes, file: str, source: str, sdn: bool = True) -> P
             file=file,
             line=info.sourceline if info is not None else None,
         )
-    records = [_sdn_entry(e, file, source, sdn) for e in top.get("sdnEntry", [])]
+    entries = top.get("sdnEntry", [])
+    records = _unique([_sdn_entry(e, file, source, sdn) for e in entries], entries, file, source)
     warnings = []
     stated = _text(info, "Record_Count")
     if stated and stated != str(len(records)):
@@ -231,7 +249,8 @@ def parse_enhanced_xml(content: bytes, file: str, source: str) -> ParsedList:
         if _text(ref, "type") == "COUNTRY" and len(code) == 2:
             iso[ref.get("refId", "")] = code.upper()
     entities = _items(top.get("entities"))
-    records = [_enhanced_entity(e, iso, file, source) for e in entities]
+    records = _unique([_enhanced_entity(e, iso, file, source) for e in entities], entities, file,
+                      source)  # fmt: skip
     return ParsedList(records, data_date=data_date, rows_read=len(records))
 
 

@@ -11,11 +11,18 @@ from compliance.sources.base import ParseError
 def decode_text(content: bytes, file: str, source: str = "") -> str:
     """UTF-8 (with or without BOM), falling back to Windows-1252 as US government files use.
 
-    NUL bytes mean a binary or damaged file and are refused; a trailing Ctrl-Z (old DOS end of
-    file mark) is dropped.
+    A NUL byte anywhere means a binary or damaged file (no official text file has one, and
+    PostgreSQL text cannot hold one) and is refused, naming its line; a trailing Ctrl-Z (old DOS
+    end of file mark) is dropped.
     """
-    if b"\x00" in content[:65536]:
-        raise ParseError("contains NUL bytes: not a text file", source=source, file=file)
+    nul = content.find(b"\x00")
+    if nul >= 0:
+        raise ParseError(
+            "contains NUL bytes: damaged download or not a text file",
+            source=source,
+            file=file,
+            line=content.count(b"\n", 0, nul) + 1,
+        )
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:

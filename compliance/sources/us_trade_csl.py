@@ -419,7 +419,12 @@ def _finish(records: list[EntityRecord], rows: int, warnings: list[str]) -> Pars
 def parse_csv(content: bytes) -> ParsedList:
     text = decode_text(content, CSV_FILE, KEY)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise ParseError(
+            f"header row is not valid CSV ({exc})", source=KEY, file=CSV_FILE, line=1
+        ) from None
     if header is None or [h.strip() for h in header] != COLUMNS:
         got = header[:4] if header else "nothing"
         raise ParseError(
