@@ -23,11 +23,12 @@ DEFAULT_THRESHOLD = 85.0
 ALGORITHMS = ("default", "ofac")
 COUNTRY_PENALTY = 10.0
 BIRTH_PENALTY = 15.0
-MAX_POSTING = 4000  # tokens listed more often than this do not pull candidates on their own
-MAX_CANDIDATES = 40  # listed names scored per query, best retrieval evidence first
+MAX_POSTING = 1000  # tokens listed more often than this do not pull candidates on their own
+MAX_CANDIDATES = 30  # listed names scored per query, best retrieval evidence first
 # A listed name whose tokens cover less than this share of the query's weight cannot reach a
 # match score, so it is not scored at all.
 MIN_COVER = 0.35
+PRUNE_MARGIN = 12.0
 
 
 class ScreeningError(ValueError):
@@ -146,12 +147,14 @@ class Screener:
         self._variant_cache[key] = out
         return out
 
-    def _candidates(self, q: NormName) -> list[int]:
+    def _candidates(self, q: NormName, threshold: float) -> list[int]:
         idx = self.index
         postings = idx.postings
         toks = list(dict.fromkeys(q.tokens))
         lookups = [self._variants(t) for t in toks]
-        lookups += [self._variants(a + b, True) for a, b in zip(q.tokens, q.tokens[1:])]
+        lookups += [
+            self._variants(a + b, True) for a, b in zip(q.tokens, q.tokens[1:], strict=False)
+        ]
         common_only = all(
             len(postings[v]) > MAX_POSTING for variants in lookups for v, _w in variants
         )
@@ -166,10 +169,22 @@ class Screener:
                     weights[n] = get(n, 0.0) + w
         if not weights:
             return []
-        floor = MIN_COVER * sum(idx.idf(t) for t in toks)
-        ranked = sorted(
-            (n for n, w in weights.items() if w >= floor), key=weights.__getitem__, reverse=True
-        )
+        total = sum(idx.idf(t) for t in toks)
+        floor = MIN_COVER * total
+        keep = [n for n, w in weights.items() if w >= floor]
+        if self.algorithm == "default":
+            # The best score a name could reach if the whole query matched it (leftover listed
+            # tokens cost half their weight, see score.py): names that cannot reach the
+            # threshold, less a margin, are not scored at all.
+            name_weight = idx.name_weight
+            bar = max(threshold - PRUNE_MARGIN, 0.0) / 100.0
+            keep = [
+                n
+                for n in keep
+                if total + weights[n]
+                >= bar * (total + weights[n] + 0.5 * max(name_weight[n] - weights[n], 0.0))
+            ]
+        ranked = sorted(keep, key=weights.__getitem__, reverse=True)
         out: list[int] = []
         seen_entities: set[int] = set()
         names = idx.names
@@ -227,7 +242,7 @@ class Screener:
             raise ScreeningError("the name is empty; give the name of the party to screen")
         idx = self.index
         best: dict[int, _Scored] = {}
-        for n in self._candidates(q) if q.tokens else []:
+        for n in self._candidates(q, threshold) if q.tokens else []:
             e = idx.names[n].entity
             s, detail, expl = self._name_score(query.name, q, n)
             cur = best.get(e)

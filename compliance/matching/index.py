@@ -10,6 +10,7 @@ exactly when a list snapshot changes.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import os
@@ -35,7 +36,7 @@ from compliance.store.models import (
     SourceRow,
 )
 
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 MIN_TYPO_LEN = 4  # tokens shorter than this are matched exactly or phonetically only
 KEEP_FIELDS = (
     "license_requirement", "license_policy", "federal_register_notice", "list_code", "list_codes",
@@ -87,6 +88,7 @@ class MatchIndex:
     snapshots: dict[int, dict[str, Any]]  # snapshot id -> {source, id, data_date, sha256...}
     key: str
     primary_name: list[int] = field(default_factory=list)  # entity index -> its primary name
+    name_weight: list[float] = field(default_factory=list)  # name index -> sum of token weights
     max_idf: float = 0.0
 
     weights: dict[str, float] = field(default_factory=dict)  # token -> inverse frequency
@@ -122,6 +124,23 @@ def _cache_dir() -> Path:
 
 
 def load_index(engine: Engine, *, use_cache: bool = True) -> MatchIndex:
+    """The index for the current snapshots: from the disk cache if valid, else built (and cached).
+
+    The garbage collector is paused while the index's million small objects are created and
+    then told to leave them alone (gc.freeze): both loading and screening run much faster.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        index = _load_index(engine, use_cache)
+    finally:
+        if enabled:
+            gc.enable()
+    gc.freeze()
+    return index
+
+
+def _load_index(engine: Engine, use_cache: bool) -> MatchIndex:
     key, snaps = cache_key(engine)
     path = _cache_dir() / f"index-{key}.pickle"
     if use_cache and path.is_file():
@@ -265,6 +284,8 @@ def _assemble(
     )
     index.max_idf = math.log(max(len(names), 2))
     index.weights = {t: max(math.log(len(names) / n), 0.3) for t, n in df.items()}
+    w = index.weights
+    index.name_weight = [sum(w[t] for t in n.norm.tokens) for n in names]
     index.primary_name = [-1] * len(entities)
     for i, n in enumerate(names):
         if index.primary_name[n.entity] == -1 or n.kind == "primary":

@@ -88,43 +88,44 @@ def score_names(q: NormName, c: NormName, weight: Weight) -> NameScore:
     qt, ct = q.tokens, c.tokens
     if not qt or not ct:
         return NameScore(0.0)
-    cand: list[tuple[float, int, int, str]] = []
+    cand: list[tuple[float, int, int, int, str]] = []
     for i, a in enumerate(qt):
         for j, b in enumerate(ct):
             s, how = token_sim(a, b)
             if s > 0:
-                cand.append((s, i, j, how))
-    cand.sort(key=lambda x: (-x[0], abs(x[1] - x[2])))
+                cand.append((-s, abs(i - j), i, j, how))
+    cand.sort()
     used_q: set[int] = set()
     used_c: set[int] = set()
     pairs: list[tuple[str, str, float, str]] = []
     matched = possible = 0.0
-    for s, i, j, how in cand:
+    all_common = True
+    for neg, _gap, i, j, how in cand:
         if i in used_q or j in used_c:
             continue
         used_q.add(i)
         used_c.add(j)
-        wq = weight(qt[i]) if how != "initial" else min(weight(qt[i]), weight(ct[j])) * 0.5
-        wc = weight(ct[j]) if how != "initial" else wq
-        wq = min(wq, wc * 1.5)  # a typo-made rare token is worth no more than the listed one
-        matched += s * (wq + wc)
+        wc = weight(ct[j])
+        if how == "initial":
+            wq = wc = min(weight(qt[i]), wc) * 0.5
+        else:
+            # a typo-made rare token is worth no more than the listed one
+            wq = min(weight(qt[i]), wc * 1.5)
+        all_common = all_common and wc < COMMON_WEIGHT
+        matched -= neg * (wq + wc)
         possible += wq + wc
-        pairs.append((qt[i], ct[j], s, how))
-    extra_q = [t for i, t in enumerate(qt) if i not in used_q]
-    extra_c = [t for j, t in enumerate(ct) if j not in used_c]
-    cost = sum(weight(t) for t in extra_q) + sum(weight(t) for t in extra_c)
+        pairs.append((qt[i], ct[j], -neg, how))
+    extra_q = [t for i, t in enumerate(qt) if i not in used_q] if len(used_q) < len(qt) else []
+    extra_c = [t for j, t in enumerate(ct) if j not in used_c] if len(used_c) < len(ct) else []
     if not pairs:
         token_score = 0.0
     else:
+        cost = sum(map(weight, extra_q)) + sum(map(weight, extra_c))
         token_score = 100.0 * matched / (possible + EXTRA_TOKEN_COST * cost)
         if extra_q and extra_c:
             # Both sides have leftovers: likely different people sharing common name parts.
             token_score *= 0.9
-    common_only = (
-        bool(pairs)
-        and bool(extra_q or extra_c)
-        and all(weight(c) < COMMON_WEIGHT for _q, c, _s, _h in pairs)
-    )
+    common_only = bool(pairs) and bool(extra_q or extra_c) and all_common
     if common_only:
         token_score = min(token_score, COMMON_ONLY_CAP)
     result = NameScore(round(token_score, 1), pairs, extra_q, extra_c, common_only=common_only)
