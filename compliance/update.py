@@ -184,14 +184,14 @@ def update_sources(
     outcomes = []
     for key in keys or [*sources, *UPDATERS]:
         folder = getattr(sources.get(key), "mirror_key", "") or key
-        if not keys and mirror and not mirror.startswith(("http://", "https://")):
-            if not (Path(mirror) / folder).is_dir():
-                # A mirror need not hold every source; naming the source makes this an error.
-                outcome = SourceOutcome(key, ok=True, skipped=f"no {folder}/ folder in {mirror}")
-                outcomes.append(outcome)
-                if on_done:
-                    on_done(outcome)
-                continue
+        local = bool(mirror) and not str(mirror).startswith(("http://", "https://"))
+        if not keys and local and not (Path(str(mirror)) / folder).is_dir():
+            # A mirror need not hold every source; naming the source makes this an error.
+            outcome = SourceOutcome(key, ok=True, skipped=f"no {folder}/ folder in {mirror}")
+            outcomes.append(outcome)
+            if on_done:
+                on_done(outcome)
+            continue
         if key in UPDATERS:
             outcome = UPDATERS[key](engine, mirror=mirror, force=force, policy=policy)
         else:
