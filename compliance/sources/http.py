@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+import urllib3
 
 from compliance import __version__
 from compliance.sources.base import SourceError, SourceFile
@@ -37,11 +38,14 @@ def _env_float(name: str, default: float) -> float:
 class FetchPolicy:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
-    deadline: float = 600.0  # whole download, seconds
+    # whole download, seconds (env COMPLIANCE_HTTP_DEADLINE overrides)
+    deadline: float = field(default_factory=lambda: _env_float("COMPLIANCE_HTTP_DEADLINE", 600.0))
     retries: int = 3
     # seconds before the first retry; doubles each time (env COMPLIANCE_HTTP_BACKOFF overrides)
     backoff: float = field(default_factory=lambda: _env_float("COMPLIANCE_HTTP_BACKOFF", 1.0))
     max_redirects: int = 5
+    # a lower size cap than each file's own (env COMPLIANCE_HTTP_MAX_BYTES; 0 = the file's cap)
+    max_bytes: int = field(default_factory=lambda: int(_env_float("COMPLIANCE_HTTP_MAX_BYTES", 0)))
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,8 @@ def _fetch_once(
         resp = sess.get(
             url,
             stream=True,
-            timeout=(policy.connect_timeout, policy.read_timeout),
+            # no single wait may outlast the whole-download deadline
+            timeout=(policy.connect_timeout, min(policy.read_timeout, policy.deadline)),
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
         )
     except requests.TooManyRedirects:
@@ -106,26 +111,31 @@ def _fetch_once(
             raise _Retryable(f"HTTP {resp.status_code} from {url}")
         if resp.status_code != 200:
             raise FetchError(f"HTTP {resp.status_code} from {url}", file=spec.name)
+        cap = min(spec.max_bytes, policy.max_bytes or spec.max_bytes)
         declared = resp.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > spec.max_bytes:
+        if declared and declared.isdigit() and int(declared) > cap:
             raise FetchError(
-                f"{url} announces {int(declared):,} bytes, over the {spec.max_bytes:,}-byte cap",
+                f"{url} announces {int(declared):,} bytes, over the {cap:,}-byte cap",
                 file=spec.name,
             )
         chunks: list[bytes] = []
         total = 0
         try:
-            for chunk in resp.iter_content(chunk_size=1 << 16):
+            while True:
+                # read1: at most one socket read, so a slow drip still meets the deadline check
+                chunk = resp.raw.read1(1 << 16, decode_content=True)
+                if not chunk:
+                    break
                 total += len(chunk)
-                if total > spec.max_bytes:
+                if total > cap:
                     raise FetchError(
-                        f"{url} sent more than the {spec.max_bytes:,}-byte cap; download stopped",
+                        f"{url} sent more than the {cap:,}-byte cap; download stopped",
                         file=spec.name,
                     )
                 if time.monotonic() - started > policy.deadline:
-                    raise _Retryable(f"{url} took longer than {policy.deadline:.0f} s")
+                    raise _Retryable(f"{url} took longer than {policy.deadline:g} s")
                 chunks.append(chunk)
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise _Retryable(
                 f"download of {url} broke off after {total:,} bytes (truncated): "
                 f"{exc.__class__.__name__}"
