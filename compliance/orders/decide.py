@@ -274,6 +274,13 @@ class Decider:
             return "no customer, end_user or item on this line"
         return OrderLine(line=raw.line, **vals)
 
+    def party_keys(self, raw: RawRow) -> list[tuple[str, str]]:
+        """The (name, country) pairs deciding this row will screen."""
+        parsed = self.to_line(raw)
+        if isinstance(parsed, str):
+            return []
+        return [(p["name"], p["country"]) for p in parsed.parties()]
+
     def decide_row(self, raw: RawRow) -> LineResult:
         parsed = self.to_line(raw)
         order_id = raw.values.get(self.mapping.get("order_id", ""), "").strip()

@@ -11,9 +11,9 @@ from __future__ import annotations
 import gc
 import multiprocessing as mp
 import time
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -140,22 +140,40 @@ def _init_worker(opts: CheckOptions) -> None:
     _WORKER = make_decider(opts)
 
 
-def _work(rows: list[RawRow]) -> list[LineResult]:
+def _screen_keys(keys: list[tuple[str, str]]) -> list[list[Any]]:
     assert _WORKER is not None
-    out = [_WORKER.decide_row(r) for r in rows]
-    for r in out:
-        r.values = {}  # the parent still has them: not worth pickling back
-    return out
+    return [_WORKER.screen(name, country) for name, country in keys]
 
 
-def _with_values(results: list[LineResult], rows: list[RawRow]) -> list[LineResult]:
-    for result, row in zip(results, rows, strict=True):
-        result.values = row.values
-    return results
+class _PartyCache:
+    """Screening results by (name, country), bounded; a miss is screened right here."""
+
+    def __init__(self, fallback: Callable[[str, str], list[Any]], size: int = 100_000) -> None:
+        self.fallback = fallback
+        self.size = size
+        self.data: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return key in self.data
+
+    def put(self, key: tuple[str, str], matches: list[Any]) -> None:
+        self.data[key] = matches
+        self.data.move_to_end(key)
+        while len(self.data) > self.size:
+            self.data.popitem(last=False)
+
+    def get(self, name: str, country: str) -> list[Any]:
+        key = (name, country)
+        if key in self.data:
+            self.data.move_to_end(key)
+            return self.data[key]
+        matches = self.fallback(name, country)
+        self.put(key, matches)
+        return matches
 
 
-def _chunks(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
-    buf: list[RawRow] = []
+def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    buf: list[Any] = []
     for r in rows:
         buf.append(r)
         if len(buf) >= size:
@@ -171,17 +189,20 @@ def _init_forked(db_url: str) -> None:
 
 
 def decide_rows(rows: Iterable[RawRow], opts: CheckOptions) -> Iterator[LineResult]:
+    """Decisions in input order. With N workers, the workers screen the parties (each distinct
+    name and country once, however often it recurs) and this process decides each line from
+    those results: the same code and data as with one worker, so the same output."""
     global _WORKER
+    decider = make_decider(opts)
     if opts.workers <= 1:
-        decider = make_decider(opts)
         for r in rows:
             yield decider.decide_row(r)
         return
     forked = "fork" in mp.get_all_start_methods()
     if forked:
-        # Load the screening index once, here, and let the workers share it copy-on-write
-        # (no garbage-collector pass in a worker touches the frozen objects' pages).
-        _WORKER = make_decider(opts)
+        # The workers share this process's screening index copy-on-write (and no garbage-
+        # collector pass in a worker touches the frozen objects' pages).
+        _WORKER = decider
         gc.freeze()
         ctx = mp.get_context("fork")
         init, args = _init_forked, (opts.db_url,)
@@ -191,15 +212,35 @@ def decide_rows(rows: Iterable[RawRow], opts: CheckOptions) -> Iterator[LineResu
     try:
         with ProcessPoolExecutor(opts.workers, mp_context=ctx, initializer=init,
                                  initargs=args) as pool:  # fmt: skip
-            pending: deque[tuple[Future[list[LineResult]], list[RawRow]]] = deque()
-            for chunk in _chunks(rows, opts.chunk):
-                pending.append((pool.submit(_work, chunk), chunk))
-                if len(pending) >= opts.workers * 4:
-                    future, sent = pending.popleft()
-                    yield from _with_values(future.result(), sent)
+            cache = _PartyCache(decider.screen)
+            decider.screen = cache.get  # type: ignore[method-assign]  # workers keep theirs
+            window = max(opts.chunk * opts.workers * 2, 1)
+            pending: deque[tuple[list[RawRow], list[Any]]] = deque()
+            inflight: set[tuple[str, str]] = set()
+
+            def finish(item: tuple[list[RawRow], list[Any]]) -> Iterator[LineResult]:
+                rows_, futures = item
+                for future, keys in futures:
+                    for key, matches in zip(keys, future.result(), strict=True):
+                        cache.put(key, matches)
+                        inflight.discard(key)
+                for r in rows_:
+                    yield decider.decide_row(r)
+
+            for batch in _chunks(rows, window):
+                keys = []
+                for r in batch:
+                    for key in decider.party_keys(r):
+                        if key not in cache and key not in inflight:
+                            inflight.add(key)
+                            keys.append(key)
+                step = max(1, -(-len(keys) // (opts.workers * 2)))
+                futures = [(pool.submit(_screen_keys, part), part) for part in _chunks(keys, step)]
+                pending.append((batch, futures))
+                if len(pending) >= 3:
+                    yield from finish(pending.popleft())
             while pending:
-                future, sent = pending.popleft()
-                yield from _with_values(future.result(), sent)
+                yield from finish(pending.popleft())
     finally:
         if forked:
             gc.unfreeze()
