@@ -141,13 +141,16 @@ class Screener:
             if len(t) >= MIN_TYPO_LEN and t.isalpha():
                 for v, sim in self._near(t):
                     found.setdefault(v, sim)
-        out = [(v, sim * idx.idf(v)) for v, sim in found.items()]
+        # A variant is no stronger evidence than the query token itself: a rarer look-alike
+        # ("SOBAR" for "SABER") must not outrank the names that hold the token exactly.
+        own = idx.idf(t)
+        out = [(v, sim * min(idx.idf(v), own)) for v, sim in found.items()]
         if len(self._variant_cache) > 200_000:
             self._variant_cache.clear()
         self._variant_cache[key] = out
         return out
 
-    def _candidates(self, q: NormName, threshold: float) -> list[int]:
+    def _candidates(self, q: NormName, threshold: float, raw: str = "") -> list[int]:
         idx = self.index
         postings = idx.postings
         toks = list(dict.fromkeys(q.tokens))
@@ -184,7 +187,19 @@ class Screener:
                 if total + weights[n]
                 >= bar * (total + weights[n] + 0.5 * max(name_weight[n] - weights[n], 0.0))
             ]
-        ranked = sorted(keep, key=weights.__getitem__, reverse=True)
+        # The listed names equal to the query (once normalised, then as written) first, then
+        # by evidence, then the name with the least left over: the cap below must never
+        # drop an exact match, which scores 100.
+        name_weight, names, qt = idx.name_weight, idx.names, q.tokens
+        ranked = sorted(
+            keep,
+            key=lambda n: (
+                names[n].norm.tokens != qt,
+                names[n].name != raw,
+                -weights[n],
+                name_weight[n],
+            ),
+        )
         out: list[int] = []
         seen_entities: set[int] = set()
         names = idx.names
@@ -242,7 +257,7 @@ class Screener:
             raise ScreeningError("the name is empty; give the name of the party to screen")
         idx = self.index
         best: dict[int, _Scored] = {}
-        for n in self._candidates(q, threshold) if q.tokens else []:
+        for n in self._candidates(q, threshold, query.name) if q.tokens else []:
             e = idx.names[n].entity
             s, detail, expl = self._name_score(query.name, q, n)
             cur = best.get(e)
