@@ -258,6 +258,8 @@ class Decider:
         self.embargoes = embargoes or Embargoes({}, ())
         self.license_kwargs = dict(license_kwargs or {})
         self._license_cache: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        self._embargo_cache: dict[str, dict[str, str] | None] = {}
+        self._country_cache: dict[str, str | None] = {}
         # the rules' answers per (model, destination, headquarters): aliases share one call
         self._rules_cache: dict[tuple[str, str, str | None], tuple[bool, Any]] = {}
         self._item_key = lru_cache(maxsize=10_000)(item_key) if item_key else str.lower
@@ -274,15 +276,24 @@ class Decider:
             return "no customer, end_user or item on this line"
         return OrderLine(line=raw.line, **vals)
 
-    def party_keys(self, raw: RawRow) -> list[tuple[str, str]]:
-        """The (name, country) pairs deciding this row will screen."""
-        parsed = self.to_line(raw)
+    def lookups(
+        self, parsed: OrderLine | str
+    ) -> tuple[list[tuple[str, str]], tuple[str, str, str] | None]:
+        """What deciding this line will look up: the (name, country) pairs it screens, and the
+        (item, destination code, headquarters) key of its license decision, if any."""
         if isinstance(parsed, str):
-            return []
-        return [(p["name"], p["country"]) for p in parsed.parties()]
+            return [], None
+        parties = [(p["name"], p["country"]) for p in parsed.parties()]
+        item_key = None
+        if parsed.item and parsed.destination and self.license_fn is not None:
+            code = self._country_of(parsed.destination)
+            if code is not None:
+                item_key = (parsed.item, code, parsed.end_user_hq)
+        return parties, item_key
 
-    def decide_row(self, raw: RawRow) -> LineResult:
-        parsed = self.to_line(raw)
+    def decide_row(self, raw: RawRow, parsed: OrderLine | str | None = None) -> LineResult:
+        if parsed is None:
+            parsed = self.to_line(raw)
         order_id = raw.values.get(self.mapping.get("order_id", ""), "").strip()
         if isinstance(parsed, str):
             reason = {
@@ -342,7 +353,7 @@ class Decider:
             ("customer_country", line.customer_country, REVIEW),
         )
         for fieldname, value, decision in checks:
-            hit = self.embargoes.find(value, self.on_date) if value else None
+            hit = self._embargo(value) if value else None
             if hit:
                 out.append(
                     {
@@ -457,7 +468,7 @@ class Decider:
                     "rules need",
                 }
             ]
-        dest_code = self.embargoes.country_of(dest)
+        dest_code = self._country_of(dest)
         if dest_code is None:
             return [
                 {
@@ -467,13 +478,26 @@ class Decider:
                     "text": f"REVIEW destination {dest!r} is not a recognised country",
                 }
             ]
-        hq_code = to_iso2(line.end_user_hq) if line.end_user_hq else None
-        key = (line.item.lower(), dest_code, hq_code or line.end_user_hq)
+        key = (line.item, dest_code, line.end_user_hq)
         if key not in self._license_cache:
             if len(self._license_cache) > 50_000:
                 self._license_cache.clear()
-            self._license_cache[key] = self._license(line, dest_code, hq_code)
+            self._license_cache[key] = self.license_reasons(key)
         return [dict(r) for r in self._license_cache[key]]
+
+    def _embargo(self, value: str) -> dict[str, str] | None:
+        if value not in self._embargo_cache:
+            if len(self._embargo_cache) > 50_000:
+                self._embargo_cache.clear()
+            self._embargo_cache[value] = self.embargoes.find(value, self.on_date)
+        return self._embargo_cache[value]
+
+    def _country_of(self, value: str) -> str | None:
+        if value not in self._country_cache:
+            if len(self._country_cache) > 50_000:
+                self._country_cache.clear()
+            self._country_cache[value] = self.embargoes.country_of(value)
+        return self._country_cache[value]
 
     def _rules(self, item: str, dest: str, hq: str | None) -> Any:
         assert self.license_fn is not None
@@ -492,23 +516,26 @@ class Decider:
             raise value
         return value
 
-    def _license(self, line: OrderLine, dest: str, hq: str | None) -> list[dict[str, Any]]:
+    def license_reasons(self, key: tuple[str, str, str]) -> list[dict[str, Any]]:
+        """The item reasons for (item as written, destination code, headquarters as written)."""
         assert self.license_fn is not None
+        item, dest, raw_hq = key
+        hq = to_iso2(raw_hq) if raw_hq else None
         try:
             # The end user is not passed: the party screening above already checks it against
             # the Entity List, with this run's thresholds and accepted matches.
-            decision = self._rules(line.item, dest, hq or line.end_user_hq or None)
+            decision = self._rules(item, dest, hq or raw_hq or None)
         except Exception as exc:
             if self.unknown_item_error and isinstance(exc, self.unknown_item_error):
                 hint = getattr(exc, "suggestions", None) or []
-                text = f"REVIEW item {line.item!r} is not in the product catalog"
+                text = f"REVIEW item {item!r} is not in the product catalog"
                 if hint:
                     text += f" (closest: {', '.join(map(str, hint[:3]))})"
                 return [
                     {
                         "kind": "item",
                         "decision": REVIEW,
-                        "item": line.item,
+                        "item": item,
                         "suggestions": [str(h) for h in hint[:5]],
                         "text": text,
                     }
@@ -517,8 +544,8 @@ class Decider:
                 {
                     "kind": "item",
                     "decision": REVIEW,
-                    "item": line.item,
-                    "text": f"REVIEW item {line.item!r}: the rules could not decide "
+                    "item": item,
+                    "text": f"REVIEW item {item!r}: the rules could not decide "
                     f"({exc.__class__.__name__}: {exc})",
                 }
             ]
@@ -527,13 +554,13 @@ class Decider:
         tpp = getattr(cls, "tpp", None)
         base: dict[str, Any] = {
             "kind": "item",
-            "item": line.item,
+            "item": item,
             "model": getattr(cls, "model", None),
             "eccn": eccn,
             "tpp": tpp,
             "destination": dest,
         }
-        desc = f"item {line.item!r} ECCN {eccn or 'none (not 3A090/4A090)'}"
+        desc = f"item {item!r} ECCN {eccn or 'none (not 3A090/4A090)'}"
         if tpp is not None:
             desc += f", TPP {tpp:,.0f}"
         dest_name = country_name(dest)
@@ -562,7 +589,7 @@ class Decider:
                 "text": f"CLEAR {desc}: no license needed to {dest_name}",
             }
         ]
-        if eccn and not hq and not line.end_user_hq:
+        if eccn and not hq and not raw_hq:
             out_reasons.append(
                 {
                     **base,

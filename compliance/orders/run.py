@@ -140,9 +140,14 @@ def _init_worker(opts: CheckOptions) -> None:
     _WORKER = make_decider(opts)
 
 
-def _screen_keys(keys: list[tuple[str, str]]) -> list[list[Any]]:
+def _lookup(parties: list[tuple[str, str]], items: list[tuple[str, str, str]]
+            ) -> tuple[list[list[Any]], list[list[dict[str, Any]]]]:  # fmt: skip
+    """A worker's share of a window: screen these parties, decide these items' licenses."""
     assert _WORKER is not None
-    return [_WORKER.screen(name, country) for name, country in keys]
+    return (
+        [_WORKER.screen(name, country) for name, country in parties],
+        [_WORKER.license_reasons(key) for key in items],
+    )
 
 
 class _PartyCache:
@@ -215,27 +220,41 @@ def decide_rows(rows: Iterable[RawRow], opts: CheckOptions) -> Iterator[LineResu
             cache = _PartyCache(decider.screen)
             decider.screen = cache.get  # type: ignore[method-assign]  # workers keep theirs
             window = max(opts.chunk * opts.workers * 2, 1)
-            pending: deque[tuple[list[RawRow], list[Any]]] = deque()
-            inflight: set[tuple[str, str]] = set()
+            pending: deque[tuple[list[tuple[RawRow, Any]], list[Any]]] = deque()
+            inflight: set[Any] = set()
 
-            def finish(item: tuple[list[RawRow], list[Any]]) -> Iterator[LineResult]:
-                rows_, futures = item
-                for future, keys in futures:
-                    for key, matches in zip(keys, future.result(), strict=True):
+            def finish(item: tuple[list[tuple[RawRow, Any]], list[Any]]) -> Iterator[LineResult]:
+                batch, futures = item
+                for future, parties, items in futures:
+                    screened, licensed = future.result()
+                    for key, matches in zip(parties, screened, strict=True):
                         cache.put(key, matches)
                         inflight.discard(key)
-                for r in rows_:
-                    yield decider.decide_row(r)
+                    for key, reasons in zip(items, licensed, strict=True):
+                        decider._license_cache[key] = reasons
+                        inflight.discard(key)
+                for raw, parsed in batch:
+                    yield decider.decide_row(raw, parsed)
 
-            for batch in _chunks(rows, window):
-                keys = []
-                for r in batch:
-                    for key in decider.party_keys(r):
+            for rows_ in _chunks(rows, window):
+                batch = [(r, decider.to_line(r)) for r in rows_]
+                parties: list[tuple[str, str]] = []
+                items: list[tuple[str, str, str]] = []
+                for _, parsed in batch:
+                    pkeys, ikey = decider.lookups(parsed)
+                    for key in pkeys:
                         if key not in cache and key not in inflight:
                             inflight.add(key)
-                            keys.append(key)
-                step = max(1, -(-len(keys) // (opts.workers * 2)))
-                futures = [(pool.submit(_screen_keys, part), part) for part in _chunks(keys, step)]
+                            parties.append(key)
+                    if ikey and ikey not in decider._license_cache and ikey not in inflight:
+                        inflight.add(ikey)
+                        items.append(ikey)
+                n = opts.workers * 2
+                futures = [
+                    (pool.submit(_lookup, parties[k::n], items[k::n]), parties[k::n], items[k::n])
+                    for k in range(n)
+                    if parties[k::n] or items[k::n]
+                ]
                 pending.append((batch, futures))
                 if len(pending) >= 3:
                     yield from finish(pending.popleft())
