@@ -131,7 +131,11 @@ def score_names(q: NormName, c: NormName, weight: Weight) -> NameScore:
     result = NameScore(round(token_score, 1), pairs, extra_q, extra_c, common_only=common_only)
     qc, cc = q.compact, c.compact
     if len(qt) != len(ct) and token_score < 100 and abs(len(qc) - len(cc)) <= 2:
-        compact = max(ratio(qc, cc), ratio(qc, "".join(reversed(ct))))
+        # Either side may be the reversed one ("ABDUL RAHMAN, Ali" / "Ali Abdulrahman"); trying
+        # both keeps compare(a, b) == compare(b, a).
+        compact = max(
+            ratio(qc, cc), ratio(qc, "".join(reversed(ct))), ratio("".join(reversed(qt)), cc)
+        )
         if compact >= COMPACT_MIN and compact > token_score:
             return NameScore(
                 round(compact, 1), [(q.text, c.text, compact / 100, "compact")], method="compact"
