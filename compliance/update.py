@@ -13,6 +13,7 @@ from pathlib import Path
 
 import requests
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from compliance.sources import all_sources
 from compliance.sources.base import ParsedList, Source, SourceError, SourceFile
@@ -23,6 +24,7 @@ from compliance.sources.http import (
     maybe_gunzip,
     read_mirror_file,
 )
+from compliance.store.db import DatabaseError, explain
 from compliance.store.snapshots import Delta, ShrinkError, now, record_failure, replace_snapshot
 
 
@@ -192,10 +194,15 @@ def update_sources(
             if on_done:
                 on_done(outcome)
             continue
-        if key in UPDATERS:
-            outcome = UPDATERS[key](engine, mirror=mirror, force=force, policy=policy)
-        else:
-            outcome = update_source(engine, sources[key], mirror=mirror, force=force, policy=policy)
+        try:
+            if key in UPDATERS:
+                outcome = UPDATERS[key](engine, mirror=mirror, force=force, policy=policy)
+            else:
+                outcome = update_source(
+                    engine, sources[key], mirror=mirror, force=force, policy=policy
+                )
+        except DBAPIError as exc:  # the database, not the list: the next sources would fail too
+            raise DatabaseError(f"{key}: {explain(exc, engine)}") from None
         outcomes.append(outcome)
         if on_done:
             on_done(outcome)

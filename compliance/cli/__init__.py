@@ -30,4 +30,7 @@ _register()
 
 
 def main() -> None:
-    app()
+    from compliance.cli.common import database_errors
+
+    with database_errors():  # any command: a database fault is one line, never a traceback
+        app()

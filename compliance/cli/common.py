@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
-from compliance.store.db import DatabaseError, get_engine
+from compliance.store.db import DatabaseError, explain, get_engine
 
 DbOption = Annotated[
     str | None,
@@ -41,7 +44,19 @@ def engine_for(db: str | None) -> Engine:
     except DatabaseError as exc:
         fail(str(exc))
     except Exception as exc:  # bad URL, missing driver, unreadable file
-        fail(f"cannot open the database {db or '(default)'}: {exc}")
+        detail = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        fail(f"cannot open the database {db or '(default)'}: {detail}")
+
+
+@contextmanager
+def database_errors(engine: Engine | None = None) -> Iterator[None]:
+    """A full disk, a read-only file, a lock held too long: one line saying what to do, exit 2."""
+    try:
+        yield
+    except DatabaseError as exc:
+        fail(str(exc))
+    except DBAPIError as exc:
+        fail(explain(exc, engine))
 
 
 def print_json(data: Any) -> None:

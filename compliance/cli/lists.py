@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from compliance.cli.common import DbOption, OutputFormat, engine_for, fail, print_json, print_table
+from compliance.cli.common import (
+    DbOption,
+    OutputFormat,
+    database_errors,
+    engine_for,
+    fail,
+    print_json,
+    print_table,
+)
 from compliance.sources import all_sources
 from compliance.store.snapshots import source_statuses
 from compliance.update import SourceOutcome, update_sources
@@ -51,9 +59,10 @@ def update(
             typer.echo(f"        ... and {len(o.warnings) - 5} more warnings")
 
     try:
-        outcomes = update_sources(
-            engine, sources or None, mirror=mirror, force=force, on_done=report
-        )
+        with database_errors(engine):
+            outcomes = update_sources(
+                engine, sources or None, mirror=mirror, force=force, on_done=report
+            )
     except ValueError as exc:
         fail(str(exc))
     if not all(o.ok for o in outcomes):
@@ -68,7 +77,8 @@ def sources(
 ) -> None:
     """Each source: records, the date its files state, when fetched, checksum, status."""
     engine = engine_for(db)
-    statuses = {s.source: s for s in source_statuses(engine)}
+    with database_errors(engine):
+        statuses = {s.source: s for s in source_statuses(engine)}
     known = all_sources()
     if format == OutputFormat.json:
         out = []

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, create_engine
 
 from compliance.orders import models as _orders_models  # noqa: F401
@@ -50,8 +53,86 @@ def get_engine(url: str | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
+    try:
+        _create_tables(engine)
+    except DBAPIError as exc:
+        raise DatabaseError(explain(exc, engine)) from None
     return engine
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create missing tables under a write lock, so two first runs at once cannot collide."""
+    with engine.connect() as conn:
+        if set(SQLModel.metadata.tables) <= set(inspect(conn).get_table_names()):
+            return
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7223301)"))
+        SQLModel.metadata.create_all(conn)  # checks again, under the lock
+        conn.commit()
+
+
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose reads all see one committed state, even while an update swaps a
+    snapshot in another process (SQLite WAL read transaction; PostgreSQL REPEATABLE READ)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN")  # pysqlite would run each SELECT on its own
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+    else:
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+
+def explain(exc: BaseException, engine: Engine | None = None) -> str:
+    """One line: what is wrong with the database and what to do about it."""
+    orig = getattr(exc, "orig", None) or exc
+    msg = " ".join(str(orig).split()) or exc.__class__.__name__
+    low = msg.lower()
+    where, folder, name = "", "", ""
+    if engine is not None:
+        db = engine.url.database or ""
+        if engine.dialect.name == "sqlite" and db and db != ":memory:":
+            path = Path(db.removeprefix("file:").split("?", 1)[0])
+            where, folder, name = f" {path}", str(path.parent), path.name
+        else:
+            where = f" {engine.url.render_as_string(hide_password=True)}"
+    beside = f" (SQLite also writes {name}-wal and {name}-shm beside it)" if name else ""
+    if "full" in low or "no space left" in low or "could not extend" in low:
+        return (
+            f"the disk holding the database{where} is full: free some space or move the "
+            "database (--db or COMPLIANCE_DB), then run the command again; the failed write "
+            "changed nothing"
+        )
+    if "readonly" in low or "read-only" in low or (folder and not os.access(folder, os.W_OK)):
+        return (
+            f"the database{where} is read-only: make the file and its folder writable{beside}, "
+            "or choose a writable database with --db or COMPLIANCE_DB"
+        )
+    if "unable to open" in low:
+        return (
+            f"cannot open the database{where}: check that it and its folder exist and are "
+            f"writable{beside}, or choose another with --db or COMPLIANCE_DB"
+        )
+    if "locked" in low or "busy" in low:
+        return (
+            f"the database{where} stayed locked for 60 s (another update still running?); "
+            "run the command again when it has finished"
+        )
+    if "not a database" in low or "malformed" in low:
+        return (
+            f"the database{where} is damaged or not a database ({msg}); restore a backup, or "
+            "start a new one with --db and run compliance update"
+        )
+    return f"database error on{where or ' the database'}: {msg}"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

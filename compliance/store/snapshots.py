@@ -75,14 +75,17 @@ def record_hash(rec: EntityRecord) -> str:
 
 
 def _lock_source(conn: Connection, key: str, title: str) -> None:
-    """Serialise writers of one database: two updates never interleave."""
+    """Serialise writers of one database: two updates never interleave.
+
+    PostgreSQL: an advisory lock held to the end of the transaction. SQLite: the first
+    statement is a write, so the write lock (waiting up to busy_timeout) is taken before
+    anything is read; a read first could act on a state another writer is about to replace.
+    """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(7223300)"))
-    exists = conn.execute(select(SourceRow.key).where(SourceRow.key == key)).first()
-    if exists is None:
+    found = conn.execute(update(SourceRow).where(SourceRow.key == key).values(title=title))
+    if not found.rowcount:
         conn.execute(insert(SourceRow).values(key=key, title=title))
-    else:  # a write takes SQLite's write lock for the rest of the transaction
-        conn.execute(update(SourceRow).where(SourceRow.key == key).values(title=title))
 
 
 def replace_snapshot(
