@@ -102,6 +102,7 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=100_000)
     ap.add_argument("--small", type=int, default=10_000, help="size for the memory comparison")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--big", type=int, default=0, help="also run N lines with N workers only")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_orders_"))
@@ -118,7 +119,7 @@ def main() -> None:
     print(f"screening index built/loaded in {time.monotonic() - t:.1f} s")
 
     files = {}
-    for n in (a.small, a.lines):
+    for n in (a.small, a.lines, *([a.big] if a.big else [])):
         files[n] = tmp / f"orders_{n}.csv"
         stats = generate(n, files[n], a.seed)
         print(f"generated {files[n]} ({stats['lines']:,} lines, {stats['listed_parties']} with a "
@@ -127,7 +128,10 @@ def main() -> None:
     print(f"\n{'lines':>8} {'workers':>7} {'seconds':>8} {'lines/s':>8} {'peak PSS MB':>11}")
     digests: dict[tuple[int, int], str] = {}
     counts: dict[str, int] = {}
-    for n, workers in ((a.small, 1), (a.small, a.workers), (a.lines, a.workers), (a.lines, 1)):
+    configs = [(a.small, 1), (a.small, a.workers), (a.lines, a.workers), (a.lines, 1)]
+    if a.big:
+        configs.append((a.big, a.workers))
+    for n, workers in configs:
         out = tmp / f"out_{n}_{workers}.csv"
         elapsed, counts_, peak = run(url, files[n], out, workers)
         digests[(n, workers)] = hashlib.sha256(out.read_bytes()).hexdigest()

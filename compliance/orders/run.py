@@ -144,8 +144,10 @@ def _lookup(parties: list[tuple[str, str]], items: list[tuple[str, str, str]]
             ) -> tuple[list[list[Any]], list[list[dict[str, Any]]]]:  # fmt: skip
     """A worker's share of a window: screen these parties, decide these items' licenses."""
     assert _WORKER is not None
+    # each key comes here once (the parent caches the answers): skip the worker's own cache
+    screen = getattr(_WORKER.screen, "__wrapped__", _WORKER.screen)
     return (
-        [_WORKER.screen(name, country) for name, country in parties],
+        [screen(name, country) for name, country in parties],
         [_WORKER.license_reasons(key) for key in items],
     )
 
@@ -153,7 +155,7 @@ def _lookup(parties: list[tuple[str, str]], items: list[tuple[str, str, str]]
 class _PartyCache:
     """Screening results by (name, country), bounded; a miss is screened right here."""
 
-    def __init__(self, fallback: Callable[[str, str], list[Any]], size: int = 100_000) -> None:
+    def __init__(self, fallback: Callable[[str, str], list[Any]], size: int = 50_000) -> None:
         self.fallback = fallback
         self.size = size
         self.data: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
