@@ -42,6 +42,11 @@ def read_parties(path: Path) -> Iterator[Row]:
         raise InputFileError(f"{path}: cannot open: {exc.strerror}") from None
     with fh:
         raw = fh.read(65536)
+        if raw.startswith(b"PK\x03\x04"):
+            raise InputFileError(
+                f"{path}: this is a ZIP/XLSX workbook, not CSV; save the sheet as CSV (UTF-8) "
+                "and screen that file"
+            )
         encoding = "utf-8-sig"
         try:
             raw.decode("utf-8-sig")

@@ -31,6 +31,7 @@ FIELDS: tuple[str, ...] = (
 PARTY_FIELDS = ("customer", "end_user")
 FORMATS = ("csv", "xlsx", "jsonl")
 MAX_CELL = 131_072  # characters, as the csv module's own field limit
+XLSX_MAX_ROWS = 1_048_576  # Excel's sheet size: no valid workbook has a row beyond it
 
 
 class InputError(Exception):
@@ -333,14 +334,22 @@ def _open_xlsx(p: Path) -> tuple[list[str], Iterator[RawRow], int | None]:
         raise InputError(f"{p}: the first sheet is empty (no header row)")
     columns = _dedupe(header)
     approx = (ws.max_row - header_line) if ws.max_row else None
-    return columns, _xlsx_rows(wb, it, header_line, columns), approx
+    return columns, _xlsx_rows(wb, it, header_line, columns, p), approx
 
 
 def _xlsx_rows(
-    wb: Any, it: Iterator[tuple[Any, ...]], header_line: int, columns: list[str]
+    wb: Any, it: Iterator[tuple[Any, ...]], header_line: int, columns: list[str], path: Path
 ) -> Iterator[RawRow]:
     try:
         for n, row in enumerate(it, header_line + 1):
+            if n > XLSX_MAX_ROWS:
+                # openpyxl yields an empty row for every missing row number: a sheet claiming
+                # row 999,999,999 would otherwise be walked a billion times
+                raise InputError(
+                    f"{path}: sheet row numbers go past Excel's limit of "
+                    f"{XLSX_MAX_ROWS:,} rows (damaged or hostile workbook); re-save it in a "
+                    "spreadsheet program or export it as CSV"
+                )
             cells = [cell_text(c) for c in row]
             if not any(c.strip() for c in cells):
                 continue
