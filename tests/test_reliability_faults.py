@@ -28,7 +28,7 @@ from tests.conftest import MIRROR
 
 CLI = str(Path(sys.executable).parent / "compliance")
 SOURCES = ("us_bis_dpl", "un_sc", "us_ofac_cons")
-KILLS = 14
+KILLS = 12
 SEED = 20260601
 CHILDREN = ("entity_name", "entity_address", "entity_identifier", "entity_birth_date")
 

@@ -17,6 +17,8 @@ import os
 import pickle
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +26,10 @@ from typing import Any
 import orjson
 import platformdirs
 from sqlalchemy import String, select, type_coerce
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from compliance.matching.normalize import NormName, normalize_id, normalize_name, phonetic_key
+from compliance.store.db import read_snapshot
 from compliance.store.models import (
     Entity,
     EntityBirthDate,
@@ -98,9 +101,18 @@ class MatchIndex:
         return self.weights.get(token, self.max_idf)
 
 
-def cache_key(engine: Engine) -> tuple[str, dict[int, dict[str, Any]]]:
+@contextmanager
+def _connected(bind: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with read_snapshot(bind) as conn:
+            yield conn
+
+
+def cache_key(bind: Engine | Connection) -> tuple[str, dict[int, dict[str, Any]]]:
     snaps: dict[int, dict[str, Any]] = {}
-    with engine.connect() as conn:
+    with _connected(bind) as conn:
         rows = conn.execute(
             select(Snapshot)
             .join(SourceRow, SourceRow.current_snapshot_id == Snapshot.id)
@@ -114,7 +126,7 @@ def cache_key(engine: Engine) -> tuple[str, dict[int, dict[str, Any]]]:
             "sha256": s.sha256,
             "fetched_at": s.fetched_at.isoformat(timespec="seconds") if s.fetched_at else None,
         }
-    url = engine.url.render_as_string(hide_password=True)
+    url = bind.engine.url.render_as_string(hide_password=True)
     raw = f"{INDEX_VERSION}|{url}|{sorted(snaps)}"
     return hashlib.sha256(raw.encode()).hexdigest()[:24], snaps
 
@@ -141,7 +153,14 @@ def load_index(engine: Engine, *, use_cache: bool = True) -> MatchIndex:
 
 
 def _load_index(engine: Engine, use_cache: bool) -> MatchIndex:
-    key, snaps = cache_key(engine)
+    # One read snapshot for the key and every row: an update committing meanwhile in another
+    # process must not leave the index with one snapshot's entities and none of its names.
+    with read_snapshot(engine) as conn:
+        return _load_index_from(conn, use_cache)
+
+
+def _load_index_from(conn: Connection, use_cache: bool) -> MatchIndex:
+    key, snaps = cache_key(conn)
     path = _cache_dir() / f"index-{key}.pickle"
     if use_cache and path.is_file():
         try:
@@ -151,7 +170,7 @@ def _load_index(engine: Engine, use_cache: bool) -> MatchIndex:
                 return index
         except Exception:  # a damaged cache is rebuilt, never trusted
             pass
-    index = build_index(engine, key, snaps)
+    index = build_index(conn, key, snaps)
     if use_cache:
         _write_cache(path, index)
     return index
@@ -171,12 +190,14 @@ def _write_cache(path: Path, index: MatchIndex) -> None:
         pass  # caching is an optimisation; a read-only cache folder just means rebuilding
 
 
-def build_index(engine: Engine, key: str, snaps: dict[int, dict[str, Any]]) -> MatchIndex:
+def build_index(
+    bind: Engine | Connection, key: str, snaps: dict[int, dict[str, Any]]
+) -> MatchIndex:
     entities: list[EntityInfo] = []
     pos: dict[int, int] = {}
     names: list[NameEntry] = []
     snap_ids = list(snaps)
-    with engine.connect() as conn:
+    with _connected(bind) as conn:
         # JSON columns come back as text and are decoded with orjson: much faster at this size.
         for r in conn.execute(
             select(
