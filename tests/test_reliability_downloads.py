@@ -435,6 +435,10 @@ def test_two_gigabytes_unannounced_stops_at_the_cap_in_bounded_memory(
     assert hostile.sent[path] < cap + (32 << 20)  # stopped reading: nowhere near 2 GB
     peak_mb = usage.ru_maxrss / 1024
     assert peak_mb < 400, f"peak RSS {peak_mb:.0f} MB"
+    print(
+        f"\n2 GB body, {cap:,}-byte cap: server sent {hostile.sent[path]:,} bytes, "
+        f"peak RSS {peak_mb:.0f} MB"
+    )
     assert_kept(db, before, "un_sc", lines[0].removeprefix("FAILED  "))
 
 
