@@ -10,14 +10,26 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 from rapidfuzz.process import extract
 from sqlalchemy.engine import Engine
 
 from compliance.countries import to_iso2
 from compliance.matching.index import MIN_TYPO_LEN, EntityInfo, MatchIndex, load_index, shapes
-from compliance.matching.normalize import NormName, normalize_id, normalize_name, phonetic_key
-from compliance.matching.score import NameScore, score_names, token_sim
+from compliance.matching.normalize import (
+    LEGAL_WORDS,
+    NormName,
+    normalize_id,
+    normalize_name,
+    phonetic_key,
+)
+from compliance.matching.score import (
+    EXTRA_TOKEN_COST,
+    EXTRA_TOKEN_COST_ORG,
+    NameScore,
+    score_names,
+    token_sim,
+)
 
 DEFAULT_THRESHOLD = 85.0
 ALGORITHMS = ("default", "ofac")
@@ -29,6 +41,9 @@ MAX_CANDIDATES = 30  # listed names scored per query, best retrieval evidence fi
 # match score, so it is not scored at all.
 MIN_COVER = 0.35
 PRUNE_MARGIN = 12.0
+
+
+_LEGAL_NEIGHBOURS = frozenset({"co", "ltd", "llc", "jsc", "ooo", "inc", "corp", "oao", "zao"})
 
 
 class ScreeningError(ValueError):
@@ -106,6 +121,7 @@ class Screener:
             raise ScreeningError(f"unknown algorithm {algorithm!r}; use one of {ALGORITHMS}")
         self.index = index
         self._variant_cache: dict[tuple[str, bool], list[tuple[str, float]]] = {}
+        self._unknown_weight: dict[str, float] = {}
         self.algorithm = algorithm
         self.lists = set(lists) if lists else None
         if self.lists:
@@ -172,7 +188,8 @@ class Screener:
                     weights[n] = get(n, 0.0) + w
         if not weights:
             return []
-        total = sum(idx.idf(t) for t in toks)
+        # Initials carry little; an unseen (often misspelt) token weighs as its nearest known one.
+        total = sum(1.0 if len(t) == 1 else self._weight(t) for t in toks)
         floor = MIN_COVER * total
         keep = [n for n, w in weights.items() if w >= floor]
         if self.algorithm == "default":
@@ -240,15 +257,54 @@ class Screener:
 
             r = ofac_score(query, entry.name)
             return r.score, None, r.explanation
-        detail = score_names(q, entry.norm, self.index.idf)
+        ent_type = self.index.entities[entry.entity].type
+        cost = EXTRA_TOKEN_COST if ent_type in ("person", "unknown") else EXTRA_TOKEN_COST_ORG
+        detail = score_names(q, entry.norm, self._weight, cost)
         return detail.score, detail, ""
+
+    def _fix_legal_typos(self, q: NormName) -> NormName:
+        """Correct a misspelt word of a spelled-out legal form ("JOINT STOKC COMPANY"), when it
+        stands next to another legal-form word, so that the legal form is recognised."""
+        toks = list(q.tokens)
+        known = self.index.weights
+        changed = False
+        for i, t in enumerate(toks):
+            if t in known or t in LEGAL_WORDS or len(t) < 4 or not t.isalpha():
+                continue
+            near = [toks[j] for j in (i - 1, i + 1) if 0 <= j < len(toks)]
+            if not any(n in LEGAL_WORDS or n in _LEGAL_NEIGHBOURS for n in near):
+                continue
+            allowed = 1 if len(t) <= 7 else 2
+            fix = min(LEGAL_WORDS, key=lambda w: OSA.distance(t, w))
+            if OSA.distance(t, fix) <= allowed:
+                toks[i] = fix
+                changed = True
+        if not changed:
+            return q
+        fixed = normalize_name(" ".join(toks))
+        legal = tuple(dict.fromkeys(q.legal_forms + fixed.legal_forms))
+        return NormName(fixed.tokens, legal, q.latin)
+
+    def _weight(self, token: str) -> float:
+        """A token's rarity; an unseen token (often a typo) weighs as its nearest known one."""
+        w = self.index.weights.get(token)
+        if w is not None:
+            return w
+        w = self._unknown_weight.get(token)
+        if w is None:
+            near = [(sim, v) for v, sim in self._near(token)] if token.isalpha() else []
+            w = self.index.idf(max(near)[1]) if near else self.index.max_idf
+            if len(self._unknown_weight) > 200_000:
+                self._unknown_weight.clear()
+            self._unknown_weight[token] = w
+        return w
 
     def screen(self, query: Query, threshold: float | None = None, limit: int = 10) -> ScreenResult:
         threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
         qtype = _check_type(query.type)
         qcountry = _check_country(query.country)
         qyear, qdate = _check_dob(query.dob)
-        q = normalize_name(query.name or "")
+        q = self._fix_legal_typos(normalize_name(query.name or ""))
         if not q.tokens and not query.id:
             if q.legal_forms:
                 raise ScreeningError(

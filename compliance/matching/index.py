@@ -1,8 +1,8 @@
 """The in-memory screening index, built from the current snapshots in the database.
 
 Candidate retrieval never scans every name: each query token is looked up exactly, by its
-phonetic key, among vocabulary tokens of about its length that share its first or last two
-letters (typos: one of the two ends survives a single edit), and joined with its neighbour
+phonetic key, among vocabulary tokens of about its length that share its first two, last two,
+or first and last letters (a single edit leaves one of them intact), and joined with its neighbour
 ("Jin Ping" -> "jinping"); identifier numbers have their own table. The built index is cached on
 disk under a key made of the database URL and the current snapshot ids, so it is rebuilt
 exactly when a list snapshot changes.
@@ -39,7 +39,7 @@ from compliance.store.models import (
     SourceRow,
 )
 
-INDEX_VERSION = 6
+INDEX_VERSION = 8
 MIN_TYPO_LEN = 4  # tokens shorter than this are matched exactly or phonetically only
 KEEP_FIELDS = (
     "license_requirement", "license_policy", "federal_register_notice", "list_code", "list_codes",
@@ -85,7 +85,7 @@ class MatchIndex:
     postings: dict[str, list[int]]  # token (or joined token pair) -> name indexes
     df: dict[str, int]
     by_phonetic: dict[str, list[str]]  # phonetic key -> vocabulary tokens
-    by_shape: dict[str, list[str]]  # "<ab7" / ">yz7": first / last two letters + length
+    by_shape: dict[str, list[str]]  # "<ab7", ">yz7", "=az7": see shapes()
     by_id: dict[str, list[int]]  # normalised identifier number -> entity indexes
     groups: list[list[int]]
     snapshots: dict[int, dict[str, Any]]  # snapshot id -> {source, id, data_date, sha256...}
@@ -314,9 +314,11 @@ def _assemble(
     return index
 
 
-def shapes(token: str, length: int | None = None) -> tuple[str, str]:
+def shapes(token: str, length: int | None = None) -> tuple[str, str, str]:
+    """Keys a single edit leaves at least one of: first two letters, last two, or first and
+    last letter (a middle edit in a short word: "feul" / "fuel"), each with the length."""
     n = len(token) if length is None else length
-    return f"<{token[:2]}{n}", f">{token[-2:]}{n}"
+    return f"<{token[:2]}{n}", f">{token[-2:]}{n}", f"={token[0]}{token[-1]}{n}"
 
 
 def merge_key(e: EntityInfo) -> tuple[str, ...]:

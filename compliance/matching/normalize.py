@@ -50,8 +50,60 @@ _LEGAL_LEFTOVERS = frozenset(
         "ao",
     ]
 )
+_LEGAL_QUALIFIERS = frozenset(
+    [
+        "open",
+        "closed",
+        "public",
+        "private",
+        "joint",
+        "stock",
+        "otkrytoe",
+        "zakrytoe",
+        "publichnoe",
+        "aktsionernoe",
+        "obshchestvo",
+        "limited",
+        "liability",
+    ]
+)
+# Words of spelled-out legal forms: a query's typo in one of them is corrected before the
+# legal form is recognised ("JOINT STOKC COMPANY" is "JOINT STOCK COMPANY").
+LEGAL_WORDS = frozenset(
+    [
+        "company",
+        "limited",
+        "liability",
+        "joint",
+        "stock",
+        "corporation",
+        "incorporated",
+        "partnership",
+        "public",
+        "closed",
+        "private",
+        "aktsionernoe",
+        "obshchestvo",
+        "otkrytoe",
+        "zakrytoe",
+        "publichnoe",
+        "ogranichennoy",
+        "otvetstvennostyu",
+        "gesellschaft",
+        "haftung",
+        "sociedad",
+        "anonima",
+    ]
+)
 _APOSTROPHES = re.compile(r"['`´’‘ʻʼ]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+# Spellings of legal forms that rigour's table has in another form.
+_FORM_SPELLINGS = (
+    ("beschrankter", "beschraenkter"),
+    ("societe anonyme", "sa"),
+    ("sociedad anonima", "sa"),
+    ("societa per azioni", "spa"),
+)
 _DOTTED = re.compile(r"(?<=\b[a-z])\.(?=[a-z]\b)")  # "s.a." -> "sa.", "u.s.a." -> "usa."
 
 
@@ -87,16 +139,27 @@ def normalize_name(name: str) -> NormName:
     text = _NON_ALNUM.sub(" ", text).strip()
     if not text:
         return NormName((), (), latin)
+    for spelling, usual in _FORM_SPELLINGS:
+        if spelling in text:
+            text = text.replace(spelling, usual)
+    # Leading single letters are initials ("B. V. OBNOSOV"), not a legal form such as B.V.
+    words = text.split()
+    initials: list[str] = []
+    while len(words) > 1 and len(words[0]) == 1:
+        initials.append(words.pop(0))
+    text = " ".join(words)
     stripped = remove_org_types(text)
-    tokens = stripped.split()
+    tokens = initials + stripped.split()
     legal: list[str] = []
-    if stripped.split() != text.split():
+    if stripped.split() != words:
         kept = set(tokens)
         legal = [t for t in replace_org_types_compare(text).split() if t not in kept]
-    # "Company Limited" style leftovers at either end are legal forms too, if a name remains.
-    while len(tokens) > 1 and tokens[-1] in _LEGAL_LEFTOVERS:
+    # "Company Limited" style leftovers at either end are legal forms too, if a name remains;
+    # next to a recognised legal form, so are words like "open" ("OTKRYTOE JSC NOVO-VYATKA").
+    leftovers = _LEGAL_LEFTOVERS | _LEGAL_QUALIFIERS if legal else _LEGAL_LEFTOVERS
+    while len(tokens) > 1 and tokens[-1] in leftovers:
         legal.append(tokens.pop())
-    while len(tokens) > 1 and tokens[0] in _LEGAL_LEFTOVERS:
+    while len(tokens) > 1 and tokens[0] in leftovers:
         legal.append(tokens.pop(0))
     if len(tokens) == 1 and tokens[0] in _LEGAL_LEFTOVERS:
         legal.append(tokens.pop())
@@ -109,7 +172,7 @@ _DOUBLES = re.compile(r"(.)\1+")
 
 def _fold(token: str) -> str:
     """Transliteration variants metaphone does not see as the same sound."""
-    t = token
+    t = token.replace("ou", "u").replace("oo", "u").replace("ee", "i")
     if t[0] == "y" and len(t) > 1 and t[1] in _VOWELS:
         t = t[1:]  # Yevgeniy / Evgeny, Yusuf / Usuf
     elif t[0] == "w":

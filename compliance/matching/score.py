@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 from rapidfuzz.fuzz import ratio
 
 from compliance.matching.normalize import NormName, phonetic_key
@@ -21,7 +21,9 @@ from compliance.matching.normalize import NormName, phonetic_key
 # Tokens left over (no counterpart on the other side) cost this fraction of their weight:
 # a listed patronymic or a middle name the query omits is weak evidence against a match.
 EXTRA_TOKEN_COST = 0.5
-COMPACT_MIN = 92.0  # "XI Jinping" vs "Xi Jin Ping": spacing differences compare letter by letter
+EXTRA_TOKEN_COST_ORG = 0.65  # an organisation's extra word is more often a different entity
+COMPACT_MIN = 92.0
+COMPACT_MIN_LEN = 6  # "ELM" is not "EL M"  # "XI Jinping" vs "Xi Jin Ping": spacing differences compare letter by letter
 # A token in more than 1 listed name in 1,000 (weight = log inverse frequency below ln 1000) is
 # generic: when only generic tokens agree and either name has anything left over, the names are
 # not shown to be the same ("Global Trading Company" is not "GLOBAL TRADING GROUP").
@@ -29,27 +31,47 @@ COMMON_WEIGHT = 6.9
 COMMON_ONLY_CAP = 75.0
 
 
+# Arabic article transliterations: AL-ASTAL / EL-ASTAL, UL-HAQ / AL-HAQ.
+_ARTICLES = frozenset({"al", "el", "ul", "il"})
+
+
 @lru_cache(maxsize=500_000)
 def token_sim(a: str, b: str) -> tuple[float, str]:
-    """Similarity of two normalised tokens in 0..1 and how it was established."""
+    """Similarity of query token `a` to listed token `b` in 0..1, and how it was established.
+
+    Typos count edits with transpositions as one (OSA distance), allowed by token length;
+    "sounds alike" needs the same metaphone key after a transliteration fold, the same first
+    sound, and enough letters in common, since metaphone alone maps "Teradyne" to "Triton".
+    A one-letter query token is an initial of the listed token.
+    """
     if a == b:
         return 1.0, "exact"
     la, lb = len(a), len(b)
-    short = min(la, lb)
-    if short == 1:
-        return (0.75, "initial") if a[0] == b[0] else (0.0, "")
-    if a.isdigit() or b.isdigit():
+    if la == 1:
+        return (0.75, "initial") if b[0] == a else (0.0, "")
+    if a in _ARTICLES and b in _ARTICLES:
+        return 0.95, "article"
+    short, long = min(la, lb), max(la, lb)
+    if short < 3 or a.isdigit() or b.isdigit():
         return 0.0, ""
-    allowed = 0 if short <= 3 else 1 if short <= 5 else 2 if short <= 8 else 3
+    allowed = 0 if long <= 3 else 1 if long <= 5 else 2 if long <= 8 else 3
     best, how = 0.0, ""
     if allowed:
-        d = Levenshtein.distance(a, b, score_cutoff=allowed)
+        d = OSA.distance(a, b, score_cutoff=allowed)
         if d <= allowed:
             best, how = 1.0 - 0.6 * d / max(la, lb), f"{d} edit{'s' if d > 1 else ''}"
     if best < 0.9 and short >= 3:
         ka = phonetic_key(a)
-        if ka and ka == phonetic_key(b):
-            best, how = 0.9, "sounds alike"
+        if (
+            ka
+            and ka == phonetic_key(b)
+            and (a[0] == b[0] or (a[0] in "aeiouy") == (b[0] in "aeiouy"))
+        ):
+            common = ratio(a, b)
+            if common >= 60:
+                sim = 0.9 if common >= 75 and short > 4 else 0.85 if short > 4 else 0.8
+                if sim > best:
+                    best, how = sim, "sounds alike"
     return best, how
 
 
@@ -83,8 +105,14 @@ class NameScore:
 Weight = Callable[[str], float]
 
 
-def score_names(q: NormName, c: NormName, weight: Weight) -> NameScore:
-    """Score a query name against a listed name (both normalised)."""
+def score_names(
+    q: NormName, c: NormName, weight: Weight, extra_cost: float = EXTRA_TOKEN_COST
+) -> NameScore:
+    """Score a query name against a listed name (both normalised).
+
+    `extra_cost` is the share of its weight a token only one side has costs: lower for people
+    (middle names, patronymics) than for organisations.
+    """
     qt, ct = q.tokens, c.tokens
     if not qt or not ct:
         return NameScore(0.0)
@@ -121,16 +149,29 @@ def score_names(q: NormName, c: NormName, weight: Weight) -> NameScore:
         token_score = 0.0
     else:
         cost = sum(map(weight, extra_q)) + sum(map(weight, extra_c))
-        token_score = 100.0 * matched / (possible + EXTRA_TOKEN_COST * cost)
+        token_score = 100.0 * matched / (possible + extra_cost * cost)
         if extra_q and extra_c:
             # Both sides have leftovers: likely different people sharing common name parts.
             token_score *= 0.9
     common_only = bool(pairs) and bool(extra_q or extra_c) and all_common
     if common_only:
         token_score = min(token_score, COMMON_ONLY_CAP)
+    if len(qt) == 1 and len(ct) == 1 and pairs and pairs[0][3] != "exact":
+        # One word against one word: nothing else corroborates, so a near miss must be close
+        # letter for letter ("TESLA" is not "TESA", "SONY" is not "SONA").
+        a, b = qt[0], ct[0]
+        strict = 100.0 * min(1.0 - OSA.distance(a, b) / max(len(a), len(b)), ratio(a, b) / 100)
+        if strict < token_score:
+            token_score = strict
+            pairs = [(a, b, strict / 100, pairs[0][3] + ", single word: letter for letter")]
     result = NameScore(round(token_score, 1), pairs, extra_q, extra_c, common_only=common_only)
     qc, cc = q.compact, c.compact
-    if len(qt) != len(ct) and token_score < 100 and abs(len(qc) - len(cc)) <= 2:
+    if (
+        len(qt) != len(ct)
+        and token_score < 100
+        and abs(len(qc) - len(cc)) <= 2
+        and min(len(qc), len(cc)) >= COMPACT_MIN_LEN
+    ):
         # Either side may be the reversed one ("ABDUL RAHMAN, Ali" / "Ali Abdulrahman"); trying
         # both keeps compare(a, b) == compare(b, a).
         compact = max(
