@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rapidfuzz.distance import OSA, Levenshtein
+from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 from sqlalchemy.engine import Engine
 
@@ -180,12 +180,18 @@ class Screener:
         weights: dict[int, float] = {}
         get = weights.get
         for variants in lookups:
+            # One query token counts once per name, by its best variant in that name.
+            best: dict[int, float] = {}
+            best_get = best.get
             for v, w in variants:
                 plist = postings[v]
                 if len(plist) > MAX_POSTING and not common_only:
                     continue
                 for n in plist:
-                    weights[n] = get(n, 0.0) + w
+                    if w > best_get(n, 0.0):
+                        best[n] = w
+            for n, w in best.items():
+                weights[n] = get(n, 0.0) + w
         if not weights:
             return []
         # Initials carry little; an unseen (often misspelt) token weighs as its nearest known one.
@@ -240,9 +246,7 @@ class Screener:
                 pool.update(by_shape.get(shape, ()))
         pool.discard(t)
         out = []
-        for v, _d, _i in extract(
-            t, pool, scorer=Levenshtein.distance, score_cutoff=allowed, limit=None
-        ):
+        for v, _d, _i in extract(t, pool, scorer=OSA.distance, score_cutoff=allowed, limit=None):
             sim, _how = token_sim(t, v)
             if sim:
                 out.append((v, sim))

@@ -22,8 +22,8 @@ from compliance.matching.normalize import NormName, phonetic_key
 # a listed patronymic or a middle name the query omits is weak evidence against a match.
 EXTRA_TOKEN_COST = 0.5
 EXTRA_TOKEN_COST_ORG = 0.65  # an organisation's extra word is more often a different entity
-COMPACT_MIN = 92.0
-COMPACT_MIN_LEN = 6  # "ELM" is not "EL M"  # "XI Jinping" vs "Xi Jin Ping": spacing differences compare letter by letter
+COMPACT_MIN = 92.0  # "XI Jinping" vs "Xi Jin Ping": spacing differences compare letter by letter
+COMPACT_MIN_LEN = 6  # "ELM" is not "EL M"
 # A token in more than 1 listed name in 1,000 (weight = log inverse frequency below ln 1000) is
 # generic: when only generic tokens agree and either name has anything left over, the names are
 # not shown to be the same ("Global Trading Company" is not "GLOBAL TRADING GROUP").
@@ -32,6 +32,7 @@ COMMON_ONLY_CAP = 75.0
 
 
 # Arabic article transliterations: AL-ASTAL / EL-ASTAL, UL-HAQ / AL-HAQ.
+_VOWELS = "aeiouy"
 _ARTICLES = frozenset({"al", "el", "ul", "il"})
 
 
