@@ -39,6 +39,8 @@ BLOCK, LICENSE_REQUIRED, REVIEW, CLEAR, ERROR = (
 )
 DECISIONS = (BLOCK, LICENSE_REQUIRED, REVIEW, CLEAR, ERROR)
 _RANK = {CLEAR: 0, REVIEW: 1, LICENSE_REQUIRED: 2, BLOCK: 3}
+# Entries kept by each lookup cache: memory stays bounded whatever the file's size.
+CACHE_SIZE = 20_000
 DEFAULT_BLOCK = 90.0
 DEFAULT_REVIEW = 80.0
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -248,7 +250,7 @@ class Decider:
         license_kwargs: Mapping[str, Any] | None = None,
         item_key: Callable[[str], str] | None = None,
     ) -> None:
-        self.screen = lru_cache(maxsize=50_000)(screen)
+        self.screen = lru_cache(maxsize=CACHE_SIZE)(screen)
         self.license_fn = license_fn
         self.unknown_item_error = unknown_item_error
         self.thresholds = thresholds or Thresholds()
@@ -480,21 +482,21 @@ class Decider:
             ]
         key = (line.item, dest_code, line.end_user_hq)
         if key not in self._license_cache:
-            if len(self._license_cache) > 50_000:
+            if len(self._license_cache) > CACHE_SIZE:
                 self._license_cache.clear()
             self._license_cache[key] = self.license_reasons(key)
         return [dict(r) for r in self._license_cache[key]]
 
     def _embargo(self, value: str) -> dict[str, str] | None:
         if value not in self._embargo_cache:
-            if len(self._embargo_cache) > 50_000:
+            if len(self._embargo_cache) > CACHE_SIZE:
                 self._embargo_cache.clear()
             self._embargo_cache[value] = self.embargoes.find(value, self.on_date)
         return self._embargo_cache[value]
 
     def _country_of(self, value: str) -> str | None:
         if value not in self._country_cache:
-            if len(self._country_cache) > 50_000:
+            if len(self._country_cache) > CACHE_SIZE:
                 self._country_cache.clear()
             self._country_cache[value] = self.embargoes.country_of(value)
         return self._country_cache[value]
@@ -503,7 +505,7 @@ class Decider:
         assert self.license_fn is not None
         key = (self._item_key(item), dest, hq)
         if key not in self._rules_cache:
-            if len(self._rules_cache) > 50_000:
+            if len(self._rules_cache) > CACHE_SIZE:
                 self._rules_cache.clear()
             try:
                 answer = (True, self.license_fn(item, dest, end_user_hq=hq, on_date=self.on_date,

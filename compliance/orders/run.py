@@ -22,6 +22,7 @@ from typing import Any
 from compliance.orders import audit
 from compliance.orders.accept import current_user, load_acceptances
 from compliance.orders.decide import (
+    CACHE_SIZE,
     CLEAR,
     DECISIONS,
     ERROR,
@@ -155,7 +156,7 @@ def _lookup(parties: list[tuple[str, str]], items: list[tuple[str, str, str]]
 class _PartyCache:
     """Screening results by (name, country), bounded; a miss is screened right here."""
 
-    def __init__(self, fallback: Callable[[str, str], list[Any]], size: int = 50_000) -> None:
+    def __init__(self, fallback: Callable[[str, str], list[Any]], size: int = CACHE_SIZE) -> None:
         self.fallback = fallback
         self.size = size
         self.data: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
