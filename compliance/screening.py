@@ -221,6 +221,7 @@ class Screener:
                 names[n].name != raw,
                 -weights[n],
                 name_weight[n],
+                n,  # ties broken by list order, never by hash order: same answer every run
             ),
         )
         out: list[int] = []
@@ -246,7 +247,9 @@ class Screener:
                 pool.update(by_shape.get(shape, ()))
         pool.discard(t)
         out = []
-        for v, _d, _i in extract(t, pool, scorer=OSA.distance, score_cutoff=allowed, limit=None):
+        for v, _d, _i in extract(
+            t, sorted(pool), scorer=OSA.distance, score_cutoff=allowed, limit=None
+        ):
             sim, _how = token_sim(t, v)
             if sim:
                 out.append((v, sim))
@@ -279,7 +282,7 @@ class Screener:
             if not any(n in LEGAL_WORDS or n in _LEGAL_NEIGHBOURS for n in near):
                 continue
             allowed = 1 if len(t) <= 7 else 2
-            fix = min(LEGAL_WORDS, key=lambda w: OSA.distance(t, w))
+            fix = min(sorted(LEGAL_WORDS), key=lambda w: OSA.distance(t, w))
             if OSA.distance(t, fix) <= allowed:
                 toks[i] = fix
                 changed = True

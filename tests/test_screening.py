@@ -269,3 +269,41 @@ def test_cli_compare_single_and_file(tmp_path):
     rows = [json.loads(x) for x in r.stdout.splitlines()]
     assert [x["row"] for x in rows] == [1, 2, 3]
     assert rows[0]["score"] == 100 and rows[1]["error"] and rows[2]["score"] < 50
+
+
+def test_results_do_not_depend_on_hash_seed(db_arg, tmp_path):
+    """Two processes with different string-hash seeds (and no shared index cache) agree."""
+    import csv
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REFERENCE
+
+    parties = tmp_path / "parties.csv"
+    with (REFERENCE / "forbes_global_2000_2025.csv").open(encoding="utf-8") as fh:
+        companies = [r["Company"] for r in csv.DictReader(fh)][:300]
+    parties.write_text("name\n" + "\n".join(f'"{c}"' for c in companies) + "\n")
+    outputs = []
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, COMPLIANCE_CACHE=str(tmp_path / seed))
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "compliance.cli",
+                "screen",
+                "--file",
+                str(parties),
+                "--threshold",
+                "70",
+                *db_arg,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert r.returncode in (0, 1), r.stderr
+        outputs.append(r.stdout)
+    assert outputs[0] == outputs[1] and outputs[0].count("\n") == 300

@@ -39,7 +39,8 @@ from compliance.store.models import (
     SourceRow,
 )
 
-INDEX_VERSION = 8
+INDEX_VERSION = 9
+KEEP_CACHED = 4  # index files kept in the cache folder
 MIN_TYPO_LEN = 4  # tokens shorter than this are matched exactly or phonetically only
 KEEP_FIELDS = (
     "license_requirement", "license_policy", "federal_register_notice", "list_code", "list_codes",
@@ -179,9 +180,10 @@ def _load_index_from(conn: Connection, use_cache: bool) -> MatchIndex:
 def _write_cache(path: Path, index: MatchIndex) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob("index-*.pickle"):
-            if old != path:
-                old.unlink(missing_ok=True)
+        # Keep the few newest indexes (several databases may share the cache folder).
+        olds = sorted(path.parent.glob("index-*.pickle"), key=lambda p: p.stat().st_mtime)
+        for old in [p for p in olds if p != path][:-KEEP_CACHED]:
+            old.unlink(missing_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -212,7 +214,9 @@ def build_index(
                 type_coerce(Entity.fields, String).label("fields"),
                 Entity.content_hash,
                 Entity.snapshot_id,
-            ).where(Entity.snapshot_id.in_(snap_ids))
+            )
+            .where(Entity.snapshot_id.in_(snap_ids))
+            .order_by(Entity.id)
         ):
             pos[r.id] = len(entities)
             fields = {k: v for k, v in (_json(r.fields) or {}).items() if k in KEEP_FIELDS and v}
@@ -233,16 +237,16 @@ def build_index(
             )
         current = select(Entity.id).where(Entity.snapshot_id.in_(snap_ids))
         for eid, name, kind in conn.execute(
-            select(EntityName.entity_id, EntityName.name, EntityName.kind).where(
-                EntityName.entity_id.in_(current)
-            )
+            select(EntityName.entity_id, EntityName.name, EntityName.kind)
+            .where(EntityName.entity_id.in_(current))
+            .order_by(EntityName.id)
         ):
             if eid in pos and name:
                 names.append(NameEntry(pos[eid], name, kind, normalize_name(name)))
         for eid, date in conn.execute(
-            select(EntityBirthDate.entity_id, EntityBirthDate.date).where(
-                EntityBirthDate.entity_id.in_(current)
-            )
+            select(EntityBirthDate.entity_id, EntityBirthDate.date)
+            .where(EntityBirthDate.entity_id.in_(current))
+            .order_by(EntityBirthDate.id)
         ):
             if eid in pos and date:
                 e = entities[pos[eid]]
@@ -251,9 +255,9 @@ def build_index(
                     e.birth_years.append(int(date[:4]))
         by_id: dict[str, list[int]] = defaultdict(list)
         for eid, typ, number in conn.execute(
-            select(
-                EntityIdentifier.entity_id, EntityIdentifier.type, EntityIdentifier.number
-            ).where(EntityIdentifier.entity_id.in_(current))
+            select(EntityIdentifier.entity_id, EntityIdentifier.type, EntityIdentifier.number)
+            .where(EntityIdentifier.entity_id.in_(current))
+            .order_by(EntityIdentifier.id)
         ):
             if eid in pos and number:
                 entities[pos[eid]].identifiers.append((typ, number))
@@ -277,9 +281,8 @@ def _assemble(
     postings: dict[str, list[int]] = defaultdict(list)
     for i, n in enumerate(names):
         toks = n.norm.tokens
-        keys = set(toks)
-        keys.update(a + b for a, b in zip(toks, toks[1:], strict=False))
-        for t in keys:
+        joined = (a + b for a, b in zip(toks, toks[1:], strict=False))
+        for t in dict.fromkeys([*toks, *joined]):
             postings[t].append(i)
     df = {t: len(v) for t, v in postings.items()}
     by_phonetic: dict[str, list[str]] = defaultdict(list)

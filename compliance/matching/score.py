@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Levenshtein
 from rapidfuzz.fuzz import ratio
 
 from compliance.matching.normalize import NormName, phonetic_key
@@ -161,7 +161,10 @@ def score_names(
         # One word against one word: nothing else corroborates, so a near miss must be close
         # letter for letter ("TESLA" is not "TESA", "SONY" is not "SONA").
         a, b = qt[0], ct[0]
-        strict = 100.0 * min(1.0 - OSA.distance(a, b) / max(len(a), len(b)), ratio(a, b) / 100)
+        osa = OSA.distance(a, b)
+        swaps = Levenshtein.distance(a, b) - osa  # adjacent letters swapped: a typing slip
+        edits = osa - 0.5 * swaps
+        strict = 100.0 * min(1.0 - edits / max(len(a), len(b)), (ratio(a, b) + 10 * swaps) / 100)
         if strict < token_score:
             token_score = strict
             pairs = [(a, b, strict / 100, pairs[0][3] + ", single word: letter for letter")]
