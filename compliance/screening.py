@@ -199,16 +199,24 @@ class Screener:
         floor = MIN_COVER * total
         keep = [n for n, w in weights.items() if w >= floor]
         if self.algorithm == "default":
-            # The best score a name could reach if the whole query matched it (leftover listed
-            # tokens cost half their weight, see score.py): names that cannot reach the
-            # threshold, less a margin, are not scored at all.
+            # The best score a name could reach: the query tokens that found it match it
+            # perfectly, and what is left over on either side costs half its weight (see
+            # score.py). Names that cannot reach the threshold, less a margin, are not scored.
+            # Initials find nothing but may cover listed given names, so then only the query's
+            # side is charged.
             name_weight = idx.name_weight
+            listed_share = 0.0 if any(len(t) == 1 for t in toks) else 0.5
             bar = max(threshold - PRUNE_MARGIN, 0.0) / 100.0
             keep = [
                 n
                 for n in keep
-                if total + weights[n]
-                >= bar * (total + weights[n] + 0.5 * max(name_weight[n] - weights[n], 0.0))
+                if 2 * weights[n]
+                >= bar
+                * (
+                    2 * weights[n]
+                    + 0.5 * max(total - weights[n], 0.0)
+                    + listed_share * max(name_weight[n] - weights[n], 0.0)
+                )
             ]
         # The listed names equal to the query (once normalised, then as written) first, then
         # by evidence, then the name with the least left over: the cap below must never
