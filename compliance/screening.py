@@ -274,6 +274,8 @@ class Screener:
             return r.score, None, r.explanation
         ent_type = self.index.entities[entry.entity].type
         cost = EXTRA_TOKEN_COST if ent_type in ("person", "unknown") else EXTRA_TOKEN_COST_ORG
+        if ent_type == "person":
+            q = q.as_person()
         detail = score_names(q, entry.norm, self._weight, cost)
         return detail.score, detail, ""
 

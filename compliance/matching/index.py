@@ -111,6 +111,18 @@ def _connected(bind: Engine | Connection) -> Iterator[Connection]:
             yield conn
 
 
+def _code_version() -> str:
+    """The index's shape and normalisation come from this code: a changed file, a new index."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in ("index.py", "normalize.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+_CODE_VERSION = _code_version()
+
+
 def cache_key(bind: Engine | Connection) -> tuple[str, dict[int, dict[str, Any]]]:
     snaps: dict[int, dict[str, Any]] = {}
     with _connected(bind) as conn:
@@ -128,7 +140,7 @@ def cache_key(bind: Engine | Connection) -> tuple[str, dict[int, dict[str, Any]]
             "fetched_at": s.fetched_at.isoformat(timespec="seconds") if s.fetched_at else None,
         }
     url = bind.engine.url.render_as_string(hide_password=True)
-    raw = f"{INDEX_VERSION}|{url}|{sorted(snaps)}"
+    raw = f"{INDEX_VERSION}|{_CODE_VERSION}|{url}|{sorted(snaps)}"
     return hashlib.sha256(raw.encode()).hexdigest()[:24], snaps
 
 
@@ -242,7 +254,10 @@ def build_index(
             .order_by(EntityName.id)
         ):
             if eid in pos and name:
-                names.append(NameEntry(pos[eid], name, kind, normalize_name(name)))
+                norm = normalize_name(name)
+                if entities[pos[eid]].type == "person":
+                    norm = norm.as_person()
+                names.append(NameEntry(pos[eid], name, kind, norm))
         for eid, date in conn.execute(
             select(EntityBirthDate.entity_id, EntityBirthDate.date)
             .where(EntityBirthDate.entity_id.in_(current))

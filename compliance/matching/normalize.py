@@ -95,6 +95,10 @@ LEGAL_WORDS = frozenset(
         "anonima",
     ]
 )
+# Legal forms common enough that a name made only of them is no name ("Co., Ltd.", "OOO").
+WELL_KNOWN_FORMS = _LEGAL_LEFTOVERS | frozenset(
+    ["coltd", "spa", "srl", "sarl", "kft", "sro", "as", "ab", "oy", "pte", "pvt", "bhd", "sdn"]
+)
 _APOSTROPHES = re.compile(r"['`´’‘ʻʼ]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 # Spellings of legal forms that rigour's table has in another form.
@@ -112,6 +116,13 @@ class NormName:
     tokens: tuple[str, ...]  # name tokens used for matching, legal forms removed
     legal_forms: tuple[str, ...]  # the legal forms set aside, canonical ("llc", "jsc"...)
     latin: bool  # False when the original was written in another script
+    words: tuple[str, ...] = ()  # every token, legal forms kept: how a person's name is read
+
+    def as_person(self) -> NormName:
+        """People have no legal form: "SA'D SABAWI" keeps "sad" (S.A.D. for a company)."""
+        if not self.legal_forms or not self.words:
+            return self
+        return NormName(self.words, (), self.latin, self.words)
 
     @property
     def text(self) -> str:
@@ -150,6 +161,7 @@ def normalize_name(name: str) -> NormName:
     text = " ".join(words)
     stripped = remove_org_types(text)
     tokens = initials + stripped.split()
+    everything = tuple(initials + words)
     legal: list[str] = []
     if stripped.split() != words:
         kept = set(tokens)
@@ -163,7 +175,11 @@ def normalize_name(name: str) -> NormName:
         legal.append(tokens.pop(0))
     if len(tokens) == 1 and tokens[0] in _LEGAL_LEFTOVERS:
         legal.append(tokens.pop())
-    return NormName(tuple(tokens), tuple(dict.fromkeys(legal)), latin)
+    legal = list(dict.fromkeys(legal))
+    if not tokens and not set(legal) <= WELL_KNOWN_FORMS:
+        # Nothing but rare "legal forms" (the aircraft EP-MMC): those words are the name.
+        return NormName(everything, (), latin, everything)
+    return NormName(tuple(tokens), tuple(legal), latin, everything)
 
 
 _VOWELS = frozenset("aeiou")
