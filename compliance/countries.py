@@ -44,10 +44,20 @@ _OVERRIDES: dict[str, str] = {
     "turkiye": "TR",
     "congo, democratic republic of the": "CD",
     "democratic republic of the congo": "CD",
+    "congo (democratic republic)": "CD",
+    "congo (democratic republic of the)": "CD",
+    "congo, democratic republic": "CD",
+    "congo, the democratic republic of the": "CD",
+    "congo (kinshasa)": "CD",
+    "congo (brazzaville)": "CG",
+    "drc": "CD",
     "congo": "CG",
     "republic of the congo": "CG",
     "ivory coast": "CI",
     "cote d'ivoire": "CI",
+    "cote d ivoire": "CI",
+    "côte d'ivoire": "CI",
+    "isle of man": "IM",
     "brunei": "BN",
     "cape verde": "CV",
     "micronesia": "FM",
@@ -98,6 +108,8 @@ def to_iso2(text: str | None) -> str | None:
         return None
     if key in _OVERRIDES:
         return _OVERRIDES[key]
+    if key == "na":
+        return None  # "n/a" (not known), far more often than Namibia
     if len(key) == 2 and key.isalpha():
         c = pycountry.countries.get(alpha_2=key.upper())
         return c.alpha_2 if c else (key.upper() if key.upper() in ("XK", "SU", "YU") else None)
@@ -108,6 +120,13 @@ def to_iso2(text: str | None) -> str | None:
     found = _by_name().get(key)
     if found:
         return found
+    # "Iran (Islamic Republic of)", "North Macedonia, The Republic of", "Man, Isle of"
+    for part in (key.split("(")[0], key.split(",")[0], " ".join(reversed(key.split(", ")))):
+        part = part.strip()
+        if part and part != key:
+            found = _OVERRIDES.get(part) or _by_name().get(part)
+            if found:
+                return found
     hist = pycountry.historic_countries.get(name=text.strip())
     if hist is not None:
         return getattr(hist, "alpha_2", None)
