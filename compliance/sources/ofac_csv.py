@@ -10,8 +10,6 @@ and alias files whose entry is missing from the main file are counted and report
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,7 +23,7 @@ from compliance.sources.base import (
     ParsedList,
     ParseError,
 )
-from compliance.sources.text import decode_text, iso_date
+from compliance.sources.text import csv_rows, iso_date
 
 PRIMARY_COLUMNS = (
     "ent_num", "SDN_Name", "SDN_Type", "Program", "Title", "Call_Sign", "Vess_type", "Tonnage",
@@ -348,22 +346,7 @@ def read_rows(
     content: bytes, file: str, columns: tuple[str, ...], source: str
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) for each data row; `-0-` becomes ''. Damage raises ParseError."""
-    text = decode_text(content, file, source)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    line = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise ParseError(
-                f"is not valid CSV ({exc}; truncated or damaged file?)",
-                source=source,
-                file=file,
-                line=line,
-            ) from None
-        start, line = line, reader.line_num + 1
+    for start, row in csv_rows(content, file, source):
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         if len(row) != len(columns):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Iterator
 from datetime import datetime
 
 from compliance.sources.base import ParseError
@@ -68,3 +71,29 @@ def iso_date(value: str | None, *, day_first: bool = False) -> str | None:
         except ValueError:
             return None
     return None
+
+
+def csv_rows(
+    content: bytes, file: str, source: str = "", *, delimiter: str = ",", what: str = "CSV"
+) -> Iterator[tuple[int, list[str]]]:
+    """(line the record starts on, fields) for each record of a delimited text file.
+
+    A CSV-level error (a stray quote, a field over the csv module's size limit: signs of a
+    truncated or damaged download) becomes a ParseError naming that line.
+    """
+    text = decode_text(content, file, source)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ParseError(
+                f"is not valid {what} ({exc}; truncated or damaged file?)",
+                source=source,
+                file=file,
+                line=start,
+            ) from None
+        yield start, row

@@ -8,11 +8,8 @@ citation: stable across downloads while the order stands.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 from compliance.countries import to_iso2
 from compliance.sources.base import (
@@ -23,7 +20,7 @@ from compliance.sources.base import (
     Source,
     SourceFile,
 )
-from compliance.sources.text import decode_text, iso_date
+from compliance.sources.text import csv_rows, iso_date
 
 KEY = "us_bis_dpl"
 FILE = "dpl.txt"
@@ -33,30 +30,9 @@ HEADER = [
 ]  # fmt: skip
 
 
-def _checked(reader: Any) -> Iterator[list[str]]:
-    """The reader's rows; a CSV-level error (a field over the csv module's size limit, a stray
-    quote in strict mode) becomes a ParseError naming the line."""
-    while True:
-        start = reader.line_num + 1  # the line the next record starts on
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise ParseError(
-                f"is not valid tab-delimited text ({exc}; truncated or damaged file?)",
-                source=KEY,
-                file=FILE,
-                line=start,
-            ) from None
-        yield row
-
-
 def parse(files: Mapping[str, bytes]) -> ParsedList:
-    text = decode_text(files[FILE], FILE, KEY)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t")
-    rows = _checked(reader)
-    header = next(rows, None)
+    rows = csv_rows(files[FILE], FILE, KEY, delimiter="\t", what="tab-delimited text")
+    _, header = next(rows, (1, None))
     if header is None or [h.strip() for h in header] != HEADER:
         raise ParseError(
             f"header is not the DPL's 12 columns (got {header[:4] if header else 'nothing'}...)",
@@ -68,8 +44,7 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     rows_read = 0
     warnings: list[str] = []
     latest = ""
-    for row in rows:
-        line = reader.line_num
+    for line, row in rows:
         if not any(c.strip() for c in row):
             continue
         if len(row) != len(HEADER):

@@ -16,8 +16,6 @@ the date an entry took effect, so the newest one is the closest thing to "as of"
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Mapping
@@ -37,7 +35,7 @@ from compliance.sources.base import (
     Source,
     SourceFile,
 )
-from compliance.sources.text import decode_text, iso_date
+from compliance.sources.text import csv_rows, decode_text, iso_date
 
 KEY = "us_trade_csl"
 CSV_FILE = "consolidated.csv"
@@ -417,14 +415,8 @@ def _finish(records: list[EntityRecord], rows: int, warnings: list[str]) -> Pars
 
 
 def parse_csv(content: bytes) -> ParsedList:
-    text = decode_text(content, CSV_FILE, KEY)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise ParseError(
-            f"header row is not valid CSV ({exc})", source=KEY, file=CSV_FILE, line=1
-        ) from None
+    reader = csv_rows(content, CSV_FILE, KEY)
+    _, header = next(reader, (1, None))
     if header is None or [h.strip() for h in header] != COLUMNS:
         got = header[:4] if header else "nothing"
         raise ParseError(
@@ -436,19 +428,7 @@ def parse_csv(content: bytes) -> ParsedList:
     records: list[EntityRecord] = []
     warnings: list[str] = []
     rows = 0
-    while True:
-        try:
-            cells = next(reader, None)
-        except csv.Error as exc:
-            raise ParseError(
-                f"is not valid CSV ({exc}; truncated or damaged file?)",
-                source=KEY,
-                file=CSV_FILE,
-                line=reader.line_num,
-            ) from None
-        if cells is None:
-            break
-        line = reader.line_num
+    for line, cells in reader:
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(COLUMNS):
