@@ -332,6 +332,8 @@ class Screener:
         best: dict[int, _Scored] = {}
         for n in self._candidates(q, threshold, query.name) if q.tokens else []:
             e = idx.names[n].entity
+            if not self._wanted(idx.entities[e], qtype):
+                continue
             s, detail, expl = self._name_score(query.name, q, n)
             cur = best.get(e)
             if cur is None or s > cur.name_score:
@@ -347,14 +349,18 @@ class Screener:
         scored: list[_Scored] = []
         for sc in best.values():
             ent = idx.entities[sc.entity]
-            if self.lists and not self._in_lists(ent):
-                continue
-            if qtype and ent.type not in ("unknown", qtype):
+            if not self._wanted(ent, qtype):
                 continue
             self._qualify(sc, ent, qcountry, qyear, qdate, query.id)
             if sc.score >= threshold:
                 scored.append(sc)
         return ScreenResult(query, self._merge(scored, limit), threshold, self.algorithm)
+
+    def _wanted(self, ent: EntityInfo, qtype: str | None) -> bool:
+        """The entity is of the asked type (or of unknown type) and on one of the asked lists."""
+        if qtype and ent.type not in ("unknown", qtype):
+            return False
+        return not self.lists or self._in_lists(ent)
 
     def _in_lists(self, ent: EntityInfo) -> bool:
         assert self.lists is not None
