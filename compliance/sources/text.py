@@ -74,7 +74,13 @@ def iso_date(value: str | None, *, day_first: bool = False) -> str | None:
 
 
 def csv_rows(
-    content: bytes, file: str, source: str = "", *, delimiter: str = ",", what: str = "CSV"
+    content: bytes,
+    file: str,
+    source: str = "",
+    *,
+    delimiter: str = ",",
+    what: str = "CSV",
+    strict: bool = True,
 ) -> Iterator[tuple[int, list[str]]]:
     """(line the record starts on, fields) for each record of a delimited text file.
 
@@ -82,7 +88,7 @@ def csv_rows(
     truncated or damaged download) becomes a ParseError naming that line.
     """
     text = decode_text(content, file, source)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
     while True:
         start = reader.line_num + 1
         try:
