@@ -14,16 +14,10 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    import importlib
+    from compliance.cli import lists, orders, rules, screen
 
-    for name in ("lists", "screen", "rules", "orders"):
-        try:
-            mod = importlib.import_module(f"compliance.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"compliance.cli.{name}":
-                continue
-            raise
-        mod.register(app)
+    for module in (lists, screen, rules, orders):
+        module.register(app)
 
 
 _register()

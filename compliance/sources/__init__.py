@@ -22,11 +22,6 @@ SOURCE_MODULES: tuple[str, ...] = (
 def all_sources() -> dict[str, Source]:
     out: dict[str, Source] = {}
     for name in SOURCE_MODULES:
-        try:
-            mod = importlib.import_module(f"compliance.sources.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"compliance.sources.{name}":
-                continue  # not written yet
-            raise
+        mod = importlib.import_module(f"compliance.sources.{name}")
         out[mod.SOURCE.key] = mod.SOURCE
     return out
