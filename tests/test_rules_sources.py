@@ -198,3 +198,24 @@ def test_threshold_mismatch_is_an_error_the_user_sees(
 def test_update_fails_cleanly_when_the_ecfr_is_unreachable(db_url: str, tmp_path: Path) -> None:
     outcome = update_regulations(get_engine(db_url), mirror=str(tmp_path))
     assert not outcome.ok and "us_ecfr" in (outcome.error or "")
+
+
+def test_rules_command_lists_the_bis_documents_of_the_last_update(
+    served: tuple[Path, str], db_url: str
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from compliance.cli import app
+
+    root, base = served
+    update_sources(get_engine(db_url), [fr.KEY], mirror=base)
+    listed = fr.parse_documents((root / "us_federal_register" / fr.DOCUMENTS).read_bytes())
+    result = CliRunner().invoke(app, ["rules", "--format", "json", "--db", db_url])
+    shown = json.loads(result.stdout)["federal_register_rules"]
+    assert {d["document_number"] for d in shown} == {d.document_number for d in listed}
+    rule = next(d for d in shown if d["document_number"] == "2023-03929")
+    assert rule["type"] == "Rule" and rule["citation"] and rule["html_url"]
+    table = CliRunner().invoke(app, ["rules", "--db", db_url]).stdout
+    assert "BIS documents in the Federal Register" in table and "2023-03929" in table

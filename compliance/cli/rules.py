@@ -19,6 +19,8 @@ from compliance.rules.dated import load_dated
 from compliance.rules.license import LicenseInputError, determine_license
 from compliance.rules.regstore import current_sections, latest_changes
 from compliance.rules.thresholds import ENCODED, check_text
+from compliance.sources import federal_register
+from compliance.store.snapshots import current_meta
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table or json")]
 
@@ -127,8 +129,14 @@ def rules(format: FormatOption = OutputFormat.table, db: DbOption = None) -> Non
     groups = load_groups(engine)
     changes = latest_changes(engine)
     dated = load_dated()
+    fr_rules = sorted(
+        current_meta(engine, federal_register.KEY).get("documents", []),
+        key=lambda d: d.get("publication_date") or "",
+        reverse=True,
+    )
     if format == OutputFormat.json:
         print_json({
+            "federal_register_rules": fr_rules,
             "thresholds": ENCODED.to_dict(),
             "verified_against": (
                 {"ecfr_date": row.ecfr_date, "amended_on": row.amended_on, **check.to_dict()}
@@ -166,6 +174,15 @@ def rules(format: FormatOption = OutputFormat.table, db: DbOption = None) -> Non
         typer.echo("\nDated rules:")
         for r in dated.rules:
             typer.echo(f"  {r.start} .. {r.end or 'now'}  {r.id}: {r.citation}")
+        if fr_rules:
+            typer.echo("\nBIS documents in the Federal Register (last `compliance update`):")
+            for d in fr_rules:
+                typer.echo(
+                    f"  {d.get('publication_date') or '?'}  {d.get('document_number')}  "
+                    f"{d.get('type')}  {d.get('citation') or ''}  {d.get('title')}"
+                )
+                if d.get("html_url"):
+                    typer.echo(f"      {d['html_url']}")
         if changes:
             typer.echo("\nCHANGED since the previous update:")
             for c in changes:

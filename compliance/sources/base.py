@@ -95,6 +95,7 @@ class ParsedList:
     data_date: str | None = None  # the date the files state (ISO), None if they state none
     warnings: list[str] = field(default_factory=list)  # non-fatal oddities, reported to the user
     rows_read: int | None = None  # data rows in the main file, where rows != entities
+    meta: dict[str, Any] = field(default_factory=dict)  # facts about the list as a whole
 
 
 Parser = Callable[[Mapping[str, bytes]], ParsedList]

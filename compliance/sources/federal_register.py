@@ -377,8 +377,13 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
         rec.addresses.extend(a for a in addresses if a not in rec.addresses)
         if e.country_code and e.country_code not in rec.countries:
             rec.countries.append(e.country_code)
-    return ParsedList(list(records.values()), data_date=latest or None, warnings=warnings,
-                      rows_read=rows_read)  # fmt: skip
+    return ParsedList(
+        list(records.values()),
+        data_date=latest or None,
+        warnings=warnings,
+        rows_read=rows_read,
+        meta={"documents": [d.to_dict() for d in docs.values()]},  # every BIS rule listed
+    )
 
 
 SOURCE = Source(

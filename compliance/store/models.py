@@ -37,6 +37,8 @@ class Snapshot(SQLModel, table=True):
     warnings: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     # source_ids added / removed / changed relative to the snapshot it replaced
     delta: dict[str, list[str]] = Field(default_factory=dict, sa_column=Column(JSON))
+    # facts about the list as a whole (e.g. the Federal Register rules a source read)
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
 class Entity(SQLModel, table=True):

@@ -137,6 +137,7 @@ def replace_snapshot(
                 status="current",
                 warnings=parsed.warnings[:1000],
                 delta={"added": delta.added, "removed": delta.removed, "changed": delta.changed},
+                meta=parsed.meta,
             )
         ).inserted_primary_key[0]
         _insert_entities(conn, key, snap_id, records, new_hashes)
@@ -235,6 +236,7 @@ def record_failure(
                 error=error,
                 warnings=[],
                 delta={},
+                meta={},
             )
         )
         conn.execute(
@@ -300,3 +302,14 @@ def current_snapshot_ids(engine: Engine) -> dict[str, int]:
             for k, sid in conn.execute(select(SourceRow.key, SourceRow.current_snapshot_id))
             if sid is not None
         }
+
+
+def current_meta(engine: Engine, key: str) -> dict[str, Any]:
+    """What the current snapshot of a source said about the list as a whole ({} if none)."""
+    with engine.connect() as conn:
+        meta = conn.execute(
+            select(Snapshot.meta)
+            .join(SourceRow, SourceRow.current_snapshot_id == Snapshot.id)
+            .where(SourceRow.key == key)
+        ).scalar()
+    return meta or {}
