@@ -266,3 +266,20 @@ def test_update_failures_are_recorded(
     s = status(engine)
     assert s.last_error == outcome.error and s.status == "stale (last update failed)"
     assert (s.snapshot_id, s.records, s.sha256) == (good.snapshot_id, 577, good.sha256)
+
+
+def test_a_database_from_an_older_version_gains_new_columns(tmp_path) -> None:
+    """Columns added by a newer version (snapshot.meta) are added to an existing database."""
+    import sqlite3
+
+    from compliance.store.db import get_engine
+
+    path = tmp_path / "old.db"
+    get_engine(f"sqlite:///{path}").dispose()
+    with sqlite3.connect(path) as raw:
+        raw.execute("ALTER TABLE snapshot DROP COLUMN meta")
+    get_engine.cache_clear()
+    engine = get_engine(f"sqlite:///{path}")
+    with sqlite3.connect(path) as raw:
+        assert "meta" in {row[1] for row in raw.execute("PRAGMA table_info(snapshot)")}
+    assert source_statuses(engine) == []

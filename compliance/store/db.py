@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 from sqlalchemy import event, inspect, text
@@ -61,9 +62,12 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def _create_tables(engine: Engine) -> None:
-    """Create missing tables under a write lock, so two first runs at once cannot collide."""
+    """Create missing tables, and add columns a newer version introduced, under a write lock
+    so two first runs at once cannot collide."""
     with engine.connect() as conn:
-        if set(SQLModel.metadata.tables) <= set(inspect(conn).get_table_names()):
+        if not _missing_columns(conn) and set(SQLModel.metadata.tables) <= set(
+            inspect(conn).get_table_names()
+        ):
             return
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
@@ -71,7 +75,23 @@ def _create_tables(engine: Engine) -> None:
         elif engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(7223301)"))
         SQLModel.metadata.create_all(conn)  # checks again, under the lock
+        for table, column in _missing_columns(conn):
+            # New columns are always nullable, so older rows simply hold NULL.
+            kind = column.type.compile(dialect=engine.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column.name}" {kind}')
         conn.commit()
+
+
+def _missing_columns(conn: Connection) -> list[tuple[str, Any]]:
+    insp = inspect(conn)
+    existing = set(insp.get_table_names())
+    missing = []
+    for name, table in SQLModel.metadata.tables.items():
+        if name not in existing:
+            continue
+        have = {c["name"] for c in insp.get_columns(name)}
+        missing.extend((name, c) for c in table.columns if c.name not in have)
+    return missing
 
 
 @contextmanager
