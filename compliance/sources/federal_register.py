@@ -323,7 +323,14 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     ) else {}  # fmt: skip
     xmls = sorted(n for n in files if n.endswith(".xml"))
     if not xmls:
-        raise ParseError("no Entity List rule XML to read", source=KEY)
+        if DOCUMENTS not in files:
+            raise ParseError(
+                f"neither {DOCUMENTS} (the Federal Register's list of BIS documents) nor any "
+                "rule XML could be read; a mirror must hold documents.json, or, in a local "
+                "folder, the rule XMLs (<document number>.xml)",
+                source=KEY,
+            )
+        raise ParseError(f"{DOCUMENTS} lists no Entity List rule to read", source=KEY)
     warnings: list[str] = []
     rows_read = 0
     # Oldest rule first so a newer rule's entry for the same name and country replaces it.
