@@ -41,6 +41,7 @@ MAX_CANDIDATES = 30  # listed names scored per query, best retrieval evidence fi
 # match score, so it is not scored at all.
 MIN_COVER = 0.35
 PRUNE_MARGIN = 12.0
+MAX_VARIANTS = 12  # look-alike spellings of one query token used to find candidates
 
 
 _LEGAL_NEIGHBOURS = frozenset({"co", "ltd", "llc", "jsc", "ooo", "inc", "corp", "oao", "zao"})
@@ -152,11 +153,17 @@ class Screener:
         if t in idx.postings:
             found[t] = 1.0
         if not exact_only and len(t) >= 3:
+            near: dict[str, float] = {}
             for v in idx.by_phonetic.get(phonetic_key(t), ()):
-                found.setdefault(v, 0.9)
+                sim, _how = token_sim(t, v)  # the scorer's own test, so no junk is retrieved
+                if sim and v != t:
+                    near[v] = sim
             if len(t) >= MIN_TYPO_LEN and t.isalpha():
                 for v, sim in self._near(t):
-                    found.setdefault(v, sim)
+                    near.setdefault(v, sim)
+            # The closest spellings only: a common name has dozens of look-alikes.
+            best = sorted(near.items(), key=lambda vs: (-vs[1], vs[0]))[:MAX_VARIANTS]
+            found.update(best)
         # A variant is no stronger evidence than the query token itself: a rarer look-alike
         # ("SOBAR" for "SABER") must not outrank the names that hold the token exactly.
         own = idx.idf(t)
@@ -251,8 +258,11 @@ class Screener:
         allowed = 1 if len(t) <= 5 else 2 if len(t) <= 8 else 3
         pool: set[str] = set()
         for n in range(len(t) - allowed, len(t) + allowed + 1):
-            for shape in shapes(t, n):
-                pool.update(by_shape.get(shape, ()))
+            first2, last2, ends = shapes(t, n)
+            pool.update(by_shape.get(first2, ()))
+            pool.update(by_shape.get(last2, ()))
+            if len(t) <= 6:  # a middle edit only hides both ends of a short word
+                pool.update(by_shape.get(ends, ()))
         pool.discard(t)
         out = []
         for v, _d, _i in extract(
