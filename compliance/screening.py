@@ -41,10 +41,12 @@ MAX_CANDIDATES = 30  # listed names scored per query, best retrieval evidence fi
 # match score, so it is not scored at all.
 MIN_COVER = 0.35
 PRUNE_MARGIN = 12.0
-MAX_VARIANTS = 12  # look-alike spellings of one query token used to find candidates
+MAX_VARIANTS = 20  # look-alike spellings of one query token used to find candidates
 
 
-_LEGAL_NEIGHBOURS = frozenset({"co", "ltd", "llc", "jsc", "ooo", "inc", "corp", "oao", "zao"})
+_LEGAL_ABBREVIATIONS = frozenset({"co", "ltd", "llc", "jsc", "ooo", "inc", "corp", "oao", "zao"})
+_LEGAL_ALL = LEGAL_WORDS | _LEGAL_ABBREVIATIONS
+_LEGAL_TARGETS = sorted(LEGAL_WORDS | {"corp", "gmbh", "ltda"})
 
 
 class ScreeningError(ValueError):
@@ -162,12 +164,16 @@ class Screener:
                 for v, sim in self._near(t):
                     near.setdefault(v, sim)
             # The closest spellings only: a common name has dozens of look-alikes.
-            best = sorted(near.items(), key=lambda vs: (-vs[1], vs[0]))[:MAX_VARIANTS]
+            df = idx.df
+            best = sorted(near.items(), key=lambda vs: (-vs[1], -df[vs[0]], vs[0]))[:MAX_VARIANTS]
             found.update(best)
         # A variant is no stronger evidence than the query token itself: a rarer look-alike
         # ("SOBAR" for "SABER") must not outrank the names that hold the token exactly.
         own = idx.idf(t)
-        out = [(v, sim * min(idx.idf(v), own)) for v, sim in found.items()]
+        out = sorted(
+            ((v, sim * min(idx.idf(v), own)) for v, sim in found.items()),
+            key=lambda vw: (-vw[1], vw[0]),
+        )  # strongest first: _candidates relies on it
         if len(self._variant_cache) > 200_000:
             self._variant_cache.clear()
         self._variant_cache[key] = out
@@ -187,16 +193,18 @@ class Screener:
         weights: dict[int, float] = {}
         get = weights.get
         for variants in lookups:
-            # One query token counts once per name, by its best variant in that name.
+            # One query token counts once per name, by its best variant in that name: the
+            # variants come strongest first, so laying them down weakest first lets the
+            # stronger overwrite (dict operations keep the per-name work in C).
             best: dict[int, float] = {}
-            best_get = best.get
-            for v, w in variants:
+            for v, w in reversed(variants):
                 plist = postings[v]
-                if len(plist) > MAX_POSTING and not common_only:
-                    continue
-                for n in plist:
-                    if w > best_get(n, 0.0):
-                        best[n] = w
+                if len(plist) <= MAX_POSTING or common_only:
+                    best.update(dict.fromkeys(plist, w))
+            if not weights:
+                weights = best
+                get = weights.get
+                continue
             for n, w in best.items():
                 weights[n] = get(n, 0.0) + w
         if not weights:
@@ -265,12 +273,11 @@ class Screener:
                 pool.update(by_shape.get(ends, ()))
         pool.discard(t)
         out = []
-        for v, _d, _i in extract(
-            t, sorted(pool), scorer=OSA.distance, score_cutoff=allowed, limit=None
-        ):
+        for v, _d, _i in extract(t, pool, scorer=OSA.distance, score_cutoff=allowed, limit=None):
             sim, _how = token_sim(t, v)
             if sim:
                 out.append((v, sim))
+        out.sort(key=lambda vs: (-vs[1], vs[0]))  # never the set's (hash) order
         return out
 
     # -- scoring -----------------------------------------------------------------------------
@@ -290,27 +297,28 @@ class Screener:
         return detail.score, detail, ""
 
     def _fix_legal_typos(self, q: NormName) -> NormName:
-        """Correct a misspelt word of a spelled-out legal form ("JOINT STOKC COMPANY"), when it
-        stands next to another legal-form word, so that the legal form is recognised."""
-        toks = list(q.tokens)
+        """Correct a misspelt word of a legal form ("JOINT STOKC COMPANY", "ACME LIMITHED") so
+        the legal form is recognised: an unknown word next to another legal-form word, or at
+        the end of a name, within an edit or two of one."""
+        words = list(q.words or q.tokens)
         known = self.index.weights
         changed = False
-        for i, t in enumerate(toks):
-            if t in known or t in LEGAL_WORDS or len(t) < 4 or not t.isalpha():
-                continue
-            near = [toks[j] for j in (i - 1, i + 1) if 0 <= j < len(toks)]
-            if not any(n in LEGAL_WORDS or n in _LEGAL_NEIGHBOURS for n in near):
-                continue
-            allowed = 1 if len(t) <= 7 else 2
-            fix = min(sorted(LEGAL_WORDS), key=lambda w: OSA.distance(t, w))
-            if OSA.distance(t, fix) <= allowed:
-                toks[i] = fix
-                changed = True
-        if not changed:
-            return q
-        fixed = normalize_name(" ".join(toks))
-        legal = tuple(dict.fromkeys(q.legal_forms + fixed.legal_forms))
-        return NormName(fixed.tokens, legal, q.latin)
+        for _ in range(3):  # a fix can make its neighbour's fix possible
+            fixed_one = False
+            for i, t in enumerate(words):
+                if t in known or t in _LEGAL_ALL or len(t) < 4 or not t.isalpha():
+                    continue
+                near = [words[j] for j in (i - 1, i + 1) if 0 <= j < len(words)]
+                trailing = i == len(words) - 1 and len(words) > 1
+                if not trailing and not any(n in _LEGAL_ALL for n in near):
+                    continue
+                fix = min(_LEGAL_TARGETS, key=lambda w: OSA.distance(t, w))
+                if OSA.distance(t, fix) <= (1 if len(t) <= 7 else 2):
+                    words[i] = fix
+                    changed = fixed_one = True
+            if not fixed_one:
+                break
+        return normalize_name(" ".join(words)) if changed else q
 
     def _weight(self, token: str) -> float:
         """A token's rarity; an unseen token (often a typo) weighs as its nearest known one."""

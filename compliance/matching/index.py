@@ -41,7 +41,7 @@ from compliance.store.models import (
 
 INDEX_VERSION = 9
 KEEP_CACHED = 4  # index files kept in the cache folder
-MIN_TYPO_LEN = 4  # tokens shorter than this are matched exactly or phonetically only
+MIN_TYPO_LEN = 3  # tokens shorter than this are matched exactly or phonetically only
 KEEP_FIELDS = (
     "license_requirement", "license_policy", "federal_register_notice", "list_code", "list_codes",
     "entity_number", "start_date", "effective_date", "title",
