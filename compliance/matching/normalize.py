@@ -142,10 +142,19 @@ def is_latin(text: str) -> bool:
     return True
 
 
+def _to_ascii(name: str) -> str:
+    """Latin letters with accents lose them (fast path); anything else goes through rigour's
+    transliteration (other scripts, ß, ø, typographic apostrophes...)."""
+    if name.isascii():
+        return name
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return plain if plain.isascii() else ascii_text(name)
+
+
 @lru_cache(maxsize=200_000)
 def normalize_name(name: str) -> NormName:
     latin = is_latin(name)
-    text = (name if name.isascii() else ascii_text(name)).lower()
+    text = _to_ascii(name).lower()
     text = _DOTTED.sub("", _APOSTROPHES.sub("", text))
     text = _NON_ALNUM.sub(" ", text).strip()
     if not text:
