@@ -105,7 +105,7 @@ def _fetch_once(
     except requests.TooManyRedirects:
         raise
     except requests.RequestException as exc:
-        raise _Retryable(f"cannot reach {url}: {exc.__class__.__name__}: {exc}") from None
+        raise _Retryable(f"cannot reach {url}: {_why(exc)}") from None
     with resp:
         if resp.status_code >= 500 or resp.status_code == 429:
             raise _Retryable(f"HTTP {resp.status_code} from {url}")
@@ -148,6 +148,22 @@ def _fetch_once(
         )
     check_kind(content, spec)
     return FetchedFile(spec.name, url, content, _sha256(content))
+
+
+def _why(exc: requests.RequestException) -> str:
+    """A connection failure in words a user can act on."""
+    text = str(exc)
+    if "NameResolutionError" in text or "Name or service not known" in text:
+        return "the host name could not be resolved (no network? use --mirror DIR offline)"
+    if isinstance(exc, requests.ConnectTimeout):
+        return "the connection timed out (ConnectTimeout)"
+    if isinstance(exc, requests.ReadTimeout):
+        return "the server stopped sending (ReadTimeout)"
+    if "Connection refused" in text:
+        return "the connection was refused"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS certificate check failed"
+    return f"{exc.__class__.__name__}: {text[:200]}"
 
 
 def read_mirror_file(directory: Path, source_key: str, spec: SourceFile) -> FetchedFile:
