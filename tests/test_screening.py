@@ -307,3 +307,12 @@ def test_results_do_not_depend_on_hash_seed(db_arg, tmp_path):
         assert r.returncode in (0, 1), r.stderr
         outputs.append(r.stdout)
     assert outputs[0] == outputs[1] and outputs[0].count("\n") == 300
+
+
+def test_un_designation_repeated_by_the_uk_is_one_match(screener):
+    """The UK list cites the UN reference of UN designations (QDi.003): one match, two sources."""
+    result = screener.screen(Query("SALIM AHMAD SALIM HAMDAN"))
+    un = [m for m in result.matches if any(s["source"] == "un_sc" for s in m.sources)]
+    assert len(un) == 1
+    assert {s["source"] for s in un[0].sources} == {"un_sc", "gb_ofsi"}
+    assert any("UK" in lst for lst in un[0].lists) and any("UN" in lst for lst in un[0].lists)

@@ -15,6 +15,7 @@ import hashlib
 import math
 import os
 import pickle
+import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
@@ -44,7 +45,7 @@ KEEP_CACHED = 4  # index files kept in the cache folder
 MIN_TYPO_LEN = 3  # tokens shorter than this are matched exactly or phonetically only
 KEEP_FIELDS = (
     "license_requirement", "license_policy", "federal_register_notice", "list_code", "list_codes",
-    "entity_number", "start_date", "effective_date", "title",
+    "entity_number", "start_date", "effective_date", "title", "reference_number", "un_reference",
 )  # fmt: skip
 
 
@@ -341,7 +342,8 @@ def shapes(token: str, length: int | None = None) -> tuple[str, str, str]:
 
 def merge_key(e: EntityInfo) -> tuple[str, ...]:
     """Listings that several sources publish: OFAC entries (ent_num) appear in OFAC's own files
-    and in the CSL; a BIS denial order appears in dpl.txt and in the CSL."""
+    and in the CSL; a BIS denial order appears in dpl.txt and in the CSL; a UN designation
+    appears in the UN list and, citing its UN reference, in the UK and EU lists."""
     if e.source in ("us_ofac_sdn", "us_ofac_cons"):
         return ("ofac", e.source_id)
     if e.source == "us_trade_csl":
@@ -352,10 +354,20 @@ def merge_key(e: EntityInfo) -> tuple[str, ...]:
         if "DPL" in codes:
             start = str(e.fields.get("start_date") or "")
             return ("dpl", normalize_name(e.name).compact, start)
+    if e.source == "un_sc" and e.fields.get("reference_number"):
+        return ("un", _un_ref(e.fields["reference_number"]))
+    if e.source in ("gb_ofsi", "eu_fsf") and _un_ref(e.fields.get("un_reference")):
+        return ("un", _un_ref(e.fields["un_reference"]))
     if e.source == "us_bis_dpl":
         start = str(e.fields.get("effective_date") or "")
         return ("dpl", normalize_name(e.name).compact, start)
     return (e.source, e.source_id)
+
+
+def _un_ref(value: Any) -> str:
+    """A UN Security Council reference ("QDi.003") as the UK and EU lists cite it."""
+    text = str(value or "").strip().rstrip(".").upper()
+    return text if re.fullmatch(r"[A-Z]{2,4}\.\d{1,4}", text) else ""
 
 
 def _group(entities: list[EntityInfo]) -> list[list[int]]:
