@@ -154,7 +154,14 @@ def score_names(
         if extra_q and extra_c:
             # Both sides have leftovers: likely different people sharing common name parts.
             token_score *= 0.9
-    common_only = bool(pairs) and bool(extra_q or extra_c) and all_common
+    # A person's listed name may add common given names or a patronymic the query leaves out
+    # ("Mohammad HABIBI" / "Mohammad Reza HABIBI"): that alone does not make the match generic.
+    leftover = extra_q or (
+        extra_c
+        if extra_cost > EXTRA_TOKEN_COST
+        else [t for t in extra_c if weight(t) >= COMMON_WEIGHT]
+    )
+    common_only = bool(pairs) and bool(leftover) and all_common
     if common_only:
         token_score = min(token_score, COMMON_ONLY_CAP)
     if len(qt) == 1 and len(ct) == 1 and pairs and pairs[0][3] != "exact":
