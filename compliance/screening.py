@@ -10,43 +10,27 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rapidfuzz.distance import OSA
-from rapidfuzz.process import extract
 from sqlalchemy.engine import Engine
 
 from compliance.countries import to_iso2
-from compliance.matching.index import MIN_TYPO_LEN, EntityInfo, MatchIndex, load_index, shapes
+from compliance.matching.index import EntityInfo, MatchIndex, load_index
 from compliance.matching.normalize import (
-    LEGAL_WORDS,
     NormName,
     normalize_id,
     normalize_name,
-    phonetic_key,
 )
+from compliance.matching.retrieve import Retriever
 from compliance.matching.score import (
     EXTRA_TOKEN_COST,
     EXTRA_TOKEN_COST_ORG,
     NameScore,
     score_names,
-    token_sim,
 )
 
 DEFAULT_THRESHOLD = 85.0
 ALGORITHMS = ("default", "ofac")
 COUNTRY_PENALTY = 10.0
 BIRTH_PENALTY = 15.0
-MAX_POSTING = 1000  # tokens listed more often than this do not pull candidates on their own
-MAX_CANDIDATES = 30  # listed names scored per query, best retrieval evidence first
-# A listed name whose tokens cover less than this share of the query's weight cannot reach a
-# match score, so it is not scored at all.
-MIN_COVER = 0.35
-PRUNE_MARGIN = 12.0
-MAX_VARIANTS = 20  # look-alike spellings of one query token used to find candidates
-
-
-_LEGAL_ABBREVIATIONS = frozenset({"co", "ltd", "llc", "jsc", "ooo", "inc", "corp", "oao", "zao"})
-_LEGAL_ALL = LEGAL_WORDS | _LEGAL_ABBREVIATIONS
-_LEGAL_TARGETS = sorted(LEGAL_WORDS | {"corp", "gmbh", "ltda"})
 
 
 class ScreeningError(ValueError):
@@ -123,8 +107,7 @@ class Screener:
         if algorithm not in ALGORITHMS:
             raise ScreeningError(f"unknown algorithm {algorithm!r}; use one of {ALGORITHMS}")
         self.index = index
-        self._variant_cache: dict[tuple[str, bool], list[tuple[str, float]]] = {}
-        self._unknown_weight: dict[str, float] = {}
+        self.retriever = Retriever(index, prune=algorithm == "default")
         self.algorithm = algorithm
         self.lists = set(lists) if lists else None
         if self.lists:
@@ -142,146 +125,6 @@ class Screener:
     ) -> Screener:
         return cls(load_index(engine), algorithm=algorithm, lists=lists)
 
-    # -- retrieval ---------------------------------------------------------------------------
-
-    def _variants(self, t: str, exact_only: bool = False) -> list[tuple[str, float]]:
-        """Vocabulary tokens standing for query token `t`, each with its retrieval weight."""
-        key = (t, exact_only)
-        hit = self._variant_cache.get(key)
-        if hit is not None:
-            return hit
-        idx = self.index
-        found: dict[str, float] = {}
-        if t in idx.postings:
-            found[t] = 1.0
-        if not exact_only and len(t) >= 3:
-            near: dict[str, float] = {}
-            for v in idx.by_phonetic.get(phonetic_key(t), ()):
-                sim, _how = token_sim(t, v)  # the scorer's own test, so no junk is retrieved
-                if sim and v != t:
-                    near[v] = sim
-            if len(t) >= MIN_TYPO_LEN and t.isalpha():
-                for v, sim in self._near(t):
-                    near.setdefault(v, sim)
-            # The closest spellings only: a common name has dozens of look-alikes.
-            df = idx.df
-            best = sorted(near.items(), key=lambda vs: (-vs[1], -df[vs[0]], vs[0]))[:MAX_VARIANTS]
-            found.update(best)
-        # A variant is no stronger evidence than the query token itself: a rarer look-alike
-        # ("SOBAR" for "SABER") must not outrank the names that hold the token exactly.
-        own = idx.idf(t)
-        out = sorted(
-            ((v, sim * min(idx.idf(v), own)) for v, sim in found.items()),
-            key=lambda vw: (-vw[1], vw[0]),
-        )  # strongest first: _candidates relies on it
-        if len(self._variant_cache) > 200_000:
-            self._variant_cache.clear()
-        self._variant_cache[key] = out
-        return out
-
-    def _candidates(self, q: NormName, threshold: float, raw: str = "") -> list[int]:
-        idx = self.index
-        postings = idx.postings
-        toks = list(dict.fromkeys(q.tokens))
-        lookups = [self._variants(t) for t in toks]
-        lookups += [
-            self._variants(a + b, True) for a, b in zip(q.tokens, q.tokens[1:], strict=False)
-        ]
-        common_only = all(
-            len(postings[v]) > MAX_POSTING for variants in lookups for v, _w in variants
-        )
-        weights: dict[int, float] = {}
-        get = weights.get
-        for variants in lookups:
-            # One query token counts once per name, by its best variant in that name: the
-            # variants come strongest first, so laying them down weakest first lets the
-            # stronger overwrite (dict operations keep the per-name work in C).
-            best: dict[int, float] = {}
-            for v, w in reversed(variants):
-                plist = postings[v]
-                if len(plist) <= MAX_POSTING or common_only:
-                    best.update(dict.fromkeys(plist, w))
-            if not weights:
-                weights = best
-                get = weights.get
-                continue
-            for n, w in best.items():
-                weights[n] = get(n, 0.0) + w
-        if not weights:
-            return []
-        # Initials carry little; an unseen (often misspelt) token weighs as its nearest known one.
-        total = sum(1.0 if len(t) == 1 else self._weight(t) for t in toks)
-        floor = MIN_COVER * total
-        keep = [n for n, w in weights.items() if w >= floor]
-        if self.algorithm == "default":
-            # The best score a name could reach: the query tokens that found it match it
-            # perfectly, and what is left over on either side costs half its weight (see
-            # score.py). Names that cannot reach the threshold, less a margin, are not scored.
-            # Initials find nothing but may cover listed given names, so then only the query's
-            # side is charged.
-            name_weight = idx.name_weight
-            listed_share = 0.0 if any(len(t) == 1 for t in toks) else 0.5
-            bar = max(threshold - PRUNE_MARGIN, 0.0) / 100.0
-            keep = [
-                n
-                for n in keep
-                if 2 * weights[n]
-                >= bar
-                * (
-                    2 * weights[n]
-                    + 0.5 * max(total - weights[n], 0.0)
-                    + listed_share * max(name_weight[n] - weights[n], 0.0)
-                )
-            ]
-        # The listed names equal to the query (once normalised, then as written) first, then
-        # by evidence, then the name with the least left over: the cap below must never
-        # drop an exact match, which scores 100.
-        name_weight, names, qt = idx.name_weight, idx.names, q.tokens
-        ranked = sorted(
-            keep,
-            key=lambda n: (
-                names[n].norm.tokens != qt,
-                names[n].name != raw,
-                -weights[n],
-                name_weight[n],
-                n,  # ties broken by list order, never by hash order: same answer every run
-            ),
-        )
-        out: list[int] = []
-        seen_entities: set[int] = set()
-        names = idx.names
-        for n in ranked:
-            e = names[n].entity
-            if e in seen_entities and len(out) >= MAX_CANDIDATES // 2:
-                continue
-            seen_entities.add(e)
-            out.append(n)
-            if len(out) >= MAX_CANDIDATES:
-                break
-        return out
-
-    def _near(self, t: str) -> list[tuple[str, float]]:
-        """Vocabulary tokens within a typo or two of `t` (see index.shapes)."""
-        by_shape = self.index.by_shape
-        allowed = 1 if len(t) <= 5 else 2 if len(t) <= 8 else 3
-        pool: set[str] = set()
-        for n in range(len(t) - allowed, len(t) + allowed + 1):
-            first2, last2, ends = shapes(t, n)
-            pool.update(by_shape.get(first2, ()))
-            pool.update(by_shape.get(last2, ()))
-            if len(t) <= 6:  # a middle edit only hides both ends of a short word
-                pool.update(by_shape.get(ends, ()))
-        pool.discard(t)
-        out = []
-        for v, _d, _i in extract(t, pool, scorer=OSA.distance, score_cutoff=allowed, limit=None):
-            sim, _how = token_sim(t, v)
-            if sim:
-                out.append((v, sim))
-        out.sort(key=lambda vs: (-vs[1], vs[0]))  # never the set's (hash) order
-        return out
-
-    # -- scoring -----------------------------------------------------------------------------
-
     def _name_score(self, query: str, q: NormName, n: int) -> tuple[float, NameScore | None, str]:
         entry = self.index.names[n]
         if self.algorithm == "ofac":
@@ -293,53 +136,15 @@ class Screener:
         cost = EXTRA_TOKEN_COST if ent_type in ("person", "unknown") else EXTRA_TOKEN_COST_ORG
         if ent_type == "person":
             q = q.as_person()
-        detail = score_names(q, entry.norm, self._weight, cost)
+        detail = score_names(q, entry.norm, self.retriever.weight, cost)
         return detail.score, detail, ""
-
-    def _fix_legal_typos(self, q: NormName) -> NormName:
-        """Correct a misspelt word of a legal form ("JOINT STOKC COMPANY", "ACME LIMITHED") so
-        the legal form is recognised: an unknown word next to another legal-form word, or at
-        the end of a name, within an edit or two of one."""
-        words = list(q.words or q.tokens)
-        known = self.index.weights
-        changed = False
-        for _ in range(3):  # a fix can make its neighbour's fix possible
-            fixed_one = False
-            for i, t in enumerate(words):
-                if t in known or t in _LEGAL_ALL or len(t) < 4 or not t.isalpha():
-                    continue
-                near = [words[j] for j in (i - 1, i + 1) if 0 <= j < len(words)]
-                trailing = i == len(words) - 1 and len(words) > 1
-                if not trailing and not any(n in _LEGAL_ALL for n in near):
-                    continue
-                fix = min(_LEGAL_TARGETS, key=lambda w: OSA.distance(t, w))
-                if OSA.distance(t, fix) <= (1 if len(t) <= 7 else 2):
-                    words[i] = fix
-                    changed = fixed_one = True
-            if not fixed_one:
-                break
-        return normalize_name(" ".join(words)) if changed else q
-
-    def _weight(self, token: str) -> float:
-        """A token's rarity; an unseen token (often a typo) weighs as its nearest known one."""
-        w = self.index.weights.get(token)
-        if w is not None:
-            return w
-        w = self._unknown_weight.get(token)
-        if w is None:
-            near = [(sim, v) for v, sim in self._near(token)] if token.isalpha() else []
-            w = self.index.idf(max(near)[1]) if near else self.index.max_idf
-            if len(self._unknown_weight) > 200_000:
-                self._unknown_weight.clear()
-            self._unknown_weight[token] = w
-        return w
 
     def screen(self, query: Query, threshold: float | None = None, limit: int = 10) -> ScreenResult:
         threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
         qtype = _check_type(query.type)
         qcountry = _check_country(query.country)
         qyear, qdate = _check_dob(query.dob)
-        q = self._fix_legal_typos(normalize_name(query.name or ""))
+        q = self.retriever.fix_legal_typos(normalize_name(query.name or ""))
         if not q.tokens and not query.id:
             if q.legal_forms:
                 raise ScreeningError(
@@ -348,7 +153,7 @@ class Screener:
             raise ScreeningError("the name is empty; give the name of the party to screen")
         idx = self.index
         best: dict[int, _Scored] = {}
-        for n in self._candidates(q, threshold, query.name) if q.tokens else []:
+        for n in self.retriever.candidates(q, threshold, query.name) if q.tokens else []:
             e = idx.names[n].entity
             if not self._wanted(idx.entities[e], qtype):
                 continue

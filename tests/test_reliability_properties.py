@@ -35,7 +35,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from compliance.matching.normalize import normalize_name
 from compliance.matching.ofac import ofac_score
-from compliance.screening import MAX_POSTING, Query, Screener, ScreeningError, compare
+from compliance.matching.retrieve import MAX_POSTING
+from compliance.screening import Query, Screener, ScreeningError, compare
 from compliance.sources import (
     ecfr,
     eu_fsf,
