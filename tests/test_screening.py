@@ -316,3 +316,16 @@ def test_un_designation_repeated_by_the_uk_is_one_match(screener):
     assert len(un) == 1
     assert {s["source"] for s in un[0].sources} == {"un_sc", "gb_ofsi"}
     assert any("UK" in lst for lst in un[0].lists) and any("UN" in lst for lst in un[0].lists)
+
+
+def test_a_bracketed_abbreviation_at_the_end_is_not_part_of_the_name(screener):
+    """The Entity List writes "Huawei Technologies Co., Ltd. (Huawei)"."""
+    result = screener.screen(Query("Huawei Technologies Co., Ltd."), limit=20)
+    entity_list = [
+        m for m in result.matches if any(lst.startswith("Entity List") for lst in m.lists)
+    ]
+    assert entity_list and entity_list[0].score == 100
+    assert entity_list[0].matched_name.endswith("(Huawei)")
+    # brackets inside a name name another company: not the same name
+    vietnam = [m for m in result.matches if "(Vietnam)" in m.name]
+    assert all(m.score < 100 for m in vietnam)

@@ -255,10 +255,12 @@ def build_index(
             .order_by(EntityName.id)
         ):
             if eid in pos and name:
-                norm = normalize_name(name)
-                if entities[pos[eid]].type == "person":
-                    norm = norm.as_person()
-                names.append(NameEntry(pos[eid], name, kind, norm))
+                person = entities[pos[eid]].type == "person"
+                for variant in name_variants(name):
+                    norm = normalize_name(variant)
+                    names.append(
+                        NameEntry(pos[eid], name, kind, norm.as_person() if person else norm)
+                    )
         for eid, date in conn.execute(
             select(EntityBirthDate.entity_id, EntityBirthDate.date)
             .where(EntityBirthDate.entity_id.in_(current))
@@ -331,6 +333,17 @@ def _assemble(
         if index.primary_name[n.entity] == -1 or n.kind == "primary":
             index.primary_name[n.entity] = i
     return index
+
+
+_TRAILING_BRACKETS = re.compile(r"\s*[(\[][^()\[\]]*[)\]][\s.,;]*$")
+
+
+def name_variants(name: str) -> list[str]:
+    """The listed name, and the name without what it adds in brackets at the end ("Huawei
+    Technologies Co., Ltd. (Huawei)", "... (IRGC)"): an abbreviation or a note. Brackets inside
+    the name ("Huawei Technologies (Vietnam) Company Limited") name another entity: kept."""
+    bare = _TRAILING_BRACKETS.sub("", name).strip(" ,;")
+    return [name, bare] if bare and bare != name and normalize_name(bare).tokens else [name]
 
 
 def shapes(token: str, length: int | None = None) -> tuple[str, str, str]:
