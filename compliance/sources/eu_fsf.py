@@ -328,14 +328,7 @@ def _record(entity: etree._Element, warnings: list[str]) -> EntityRecord:
 
 
 def parse(files: Mapping[str, bytes]) -> ParsedList:
-    root = parse_xml(files[FILE], FILE, KEY)
-    if local(root.tag) != "export" or etree.QName(root).namespace != NS:
-        raise ParseError(
-            f"root element is {root.tag!r}, not the FSF export {{{NS}}}export",
-            source=KEY,
-            file=FILE,
-            line=root.sourceline,
-        )
+    root = parse_xml(files[FILE], FILE, KEY, root="export", namespace=NS, what="FSF export")
     warnings: list[str] = []
     generated = root.get("generationDate", "")
     data_date = iso_date(generated[:10])

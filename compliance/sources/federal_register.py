@@ -252,10 +252,7 @@ def _rule_meta(root: etree._Element, file: str) -> dict[str, Any]:
 
 def parse_rule(content: bytes, file: str) -> tuple[list[_Entry], dict[str, Any], int]:
     """The Entity List entries a rule adds, its metadata, and the table rows read."""
-    root = parse_xml(content, file, KEY)
-    if root.tag != "RULE":
-        raise ParseError(f"root element is <{root.tag}>, not a Federal Register <RULE>",
-                         source=KEY, file=file)  # fmt: skip
+    root = parse_xml(content, file, KEY, root="RULE", what="Federal Register rule")
     meta = _rule_meta(root, file)
     entries: list[_Entry] = []
     rows_read = 0

@@ -107,14 +107,7 @@ def _unique(
 
 def parse_sdn_xml(content: bytes, file: str, source: str, sdn: bool = True) -> ParsedList:
     """Classic OFAC XML (SDN.XML or CONSOLIDATED.XML)."""
-    root = parse_xml(content, file, source)
-    if local(root.tag) != "sdnList":
-        raise ParseError(
-            f"root element is <{local(root.tag)}>, expected <sdnList>",
-            source=source,
-            file=file,
-            line=root.sourceline,
-        )
+    root = parse_xml(content, file, source, root="sdnList")
     top = _children(root)
     info = (top.get("publshInformation") or top.get("publishInformation") or [None])[0]
     date_text = _text(info, "Publish_Date")
@@ -224,14 +217,7 @@ _ENHANCED_ADDRESS = {
 
 def parse_enhanced_xml(content: bytes, file: str, source: str) -> ParsedList:
     """OFAC Enhanced XML (SDN_ENHANCED.XML or CONS_ENHANCED.XML)."""
-    root = parse_xml(content, file, source)
-    if local(root.tag) != "sanctionsData":
-        raise ParseError(
-            f"root element is <{local(root.tag)}>, expected <sanctionsData>",
-            source=source,
-            file=file,
-            line=root.sourceline,
-        )
+    root = parse_xml(content, file, source, root="sanctionsData")
     top = _children(root)
     info = (top.get("publicationInfo") or [None])[0]
     as_of = _text(info, "dataAsOf")

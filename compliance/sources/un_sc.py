@@ -264,14 +264,7 @@ def _record(el: etree._Element, person: bool, warnings: list[str]) -> EntityReco
 
 
 def parse(files: Mapping[str, bytes]) -> ParsedList:
-    root = parse_xml(files[FILE], FILE, KEY)
-    if root.tag != "CONSOLIDATED_LIST":
-        raise ParseError(
-            f"root element is <{root.tag}>, not <CONSOLIDATED_LIST>",
-            source=KEY,
-            file=FILE,
-            line=root.sourceline,
-        )
+    root = parse_xml(files[FILE], FILE, KEY, root="CONSOLIDATED_LIST")
     people = root.findall("INDIVIDUALS/INDIVIDUAL")
     entities = root.findall("ENTITIES/ENTITY")
     if root.find("INDIVIDUALS") is None and root.find("ENTITIES") is None:
