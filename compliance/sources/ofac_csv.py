@@ -346,17 +346,7 @@ def read_rows(
     content: bytes, file: str, columns: tuple[str, ...], source: str
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) for each data row; `-0-` becomes ''. Damage raises ParseError."""
-    for start, row in csv_rows(content, file, source):
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        if len(row) != len(columns):
-            raise ParseError(
-                f"has {len(row)} fields, expected {len(columns)} ({', '.join(columns[:3])}...; "
-                "truncated or damaged file?)",
-                source=source,
-                file=file,
-                line=start,
-            )
+    for start, row in csv_rows(content, file, source, width=len(columns)):
         # Remarks keep their edge spaces: a 1,000-character Remarks cell and its continuation
         # in the comments file can split "Government Gazette" at the space.
         cells = [

@@ -81,14 +81,19 @@ def csv_rows(
     delimiter: str = ",",
     what: str = "CSV",
     strict: bool = True,
+    width: int | None = None,
+    header: bool = False,
 ) -> Iterator[tuple[int, list[str]]]:
     """(line the record starts on, fields) for each record of a delimited text file.
 
     A CSV-level error (a stray quote, a field over the csv module's size limit: signs of a
-    truncated or damaged download) becomes a ParseError naming that line.
+    truncated or damaged download) becomes a ParseError naming that line. With `width`, blank
+    records are skipped and a record with another number of fields is such an error too (a
+    `header` record is yielded unchecked: its caller says what it should have been).
     """
     text = decode_text(content, file, source)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
+    unchecked = header
     while True:
         start = reader.line_num + 1
         try:
@@ -102,4 +107,16 @@ def csv_rows(
                 file=file,
                 line=start,
             ) from None
+        if unchecked:
+            unchecked = False
+        elif width is not None:
+            if not any(c.strip() for c in row):
+                continue
+            if len(row) != width:
+                raise ParseError(
+                    f"has {len(row)} fields, expected {width} (truncated or damaged file?)",
+                    source=source,
+                    file=file,
+                    line=start,
+                )
         yield start, row

@@ -32,7 +32,16 @@ HEADER = [
 
 def parse(files: Mapping[str, bytes]) -> ParsedList:
     # Not strict: a cut file then ends in a short row, reported with the fields it lacks.
-    rows = csv_rows(files[FILE], FILE, KEY, delimiter="\t", what="tab-delimited text", strict=False)
+    rows = csv_rows(
+        files[FILE],
+        FILE,
+        KEY,
+        delimiter="\t",
+        what="tab-delimited text",
+        strict=False,
+        width=len(HEADER),
+        header=True,
+    )
     _, header = next(rows, (1, None))
     if header is None or [h.strip() for h in header] != HEADER:
         raise ParseError(
@@ -46,15 +55,6 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     warnings: list[str] = []
     latest = ""
     for line, row in rows:
-        if not any(c.strip() for c in row):
-            continue
-        if len(row) != len(HEADER):
-            raise ParseError(
-                f"has {len(row)} fields, expected {len(HEADER)} (truncated or damaged file?)",
-                source=KEY,
-                file=FILE,
-                line=line,
-            )
         rows_read += 1
         raw = dict(zip(HEADER, (c.strip() for c in row), strict=True))
         name = raw["Name"]

@@ -415,7 +415,7 @@ def _finish(records: list[EntityRecord], rows: int, warnings: list[str]) -> Pars
 
 
 def parse_csv(content: bytes) -> ParsedList:
-    reader = csv_rows(content, CSV_FILE, KEY)
+    reader = csv_rows(content, CSV_FILE, KEY, width=len(COLUMNS), header=True)
     _, header = next(reader, (1, None))
     if header is None or [h.strip() for h in header] != COLUMNS:
         got = header[:4] if header else "nothing"
@@ -429,15 +429,6 @@ def parse_csv(content: bytes) -> ParsedList:
     warnings: list[str] = []
     rows = 0
     for line, cells in reader:
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(COLUMNS):
-            raise ParseError(
-                f"has {len(cells)} fields, expected {len(COLUMNS)} (truncated or damaged file?)",
-                source=KEY,
-                file=CSV_FILE,
-                line=line,
-            )
         rows += 1
         raw = dict(zip(COLUMNS, cells, strict=True))
         row: dict[str, Any] = {k: _clean(v) for k, v in raw.items()}
