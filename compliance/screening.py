@@ -19,6 +19,7 @@ from compliance.matching.normalize import (
     normalize_id,
     normalize_name,
 )
+from compliance.matching.ofac import ofac_score
 from compliance.matching.retrieve import Retriever
 from compliance.matching.score import (
     EXTRA_TOKEN_COST,
@@ -128,8 +129,6 @@ class Screener:
     def _name_score(self, query: str, q: NormName, n: int) -> tuple[float, NameScore | None, str]:
         entry = self.index.names[n]
         if self.algorithm == "ofac":
-            from compliance.matching.ofac import ofac_score
-
             r = ofac_score(query, entry.name)
             return r.score, None, r.explanation
         ent_type = self.index.entities[entry.entity].type
@@ -419,8 +418,6 @@ def compare(
 ) -> dict[str, Any]:
     """Score two names against each other, with the explanation (no lists needed)."""
     if algorithm == "ofac":
-        from compliance.matching.ofac import ofac_score
-
         r = ofac_score(a, b)
         return {
             "name1": a,
