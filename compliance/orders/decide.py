@@ -22,12 +22,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from anyascii import anyascii
 
 from compliance.countries import country_name, to_iso2
+from compliance.datafiles import data_file
 from compliance.orders.reader import PARTY_FIELDS, RawRow
 
 BLOCK, LICENSE_REQUIRED, REVIEW, CLEAR, ERROR = (
@@ -43,7 +43,6 @@ _RANK = {CLEAR: 0, REVIEW: 1, LICENSE_REQUIRED: 2, BLOCK: 3}
 CACHE_SIZE = 20_000
 DEFAULT_BLOCK = 90.0
 DEFAULT_REVIEW = 80.0
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
 PROHIBIT_SOURCES = {
     "us_ofac_sdn": "OFAC SDN List",
@@ -209,7 +208,7 @@ def load_embargoes(engine: Any = None) -> Embargoes:
                 "name": country_name(code) or code,
                 "cite": f"{cite}; Country Group {group} ({groups.source})",
             }
-    data = json.loads((DATA_DIR / "embargoes.json").read_text(encoding="utf-8"))
+    data = json.loads(data_file("embargoes.json").read_text(encoding="utf-8"))
     regions = []
     for region in data["regions"]:
         regions.append(region | {"_keys": [f" {_words(a)} " for a in region["aliases"]]})

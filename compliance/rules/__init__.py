@@ -6,8 +6,3 @@ Supplement No. 1 to part 740 with a dated fallback in data/.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
-
-# Project-authored data files (catalog, country-group fallback, dated rules).
-DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"

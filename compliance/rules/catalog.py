@@ -16,13 +16,13 @@ import io
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources.abc import Traversable
 
 from rapidfuzz import fuzz, process
 
-from compliance.rules import DATA_DIR
+from compliance.datafiles import data_file
 
-CATALOG_FILE = DATA_DIR / "chip_catalog.csv"
+CATALOG_FILE = data_file("chip_catalog.csv")
 
 # Precision column -> bit length of the operation (3A090 Technical Note 1).
 PRECISION_BITS: dict[str, int] = {
@@ -157,7 +157,7 @@ def parse_catalog(text: str, file: str = "chip_catalog.csv") -> list[Product]:
 
 
 @lru_cache(maxsize=4)
-def load_catalog(path: Path = CATALOG_FILE) -> tuple[Product, ...]:
+def load_catalog(path: Traversable = CATALOG_FILE) -> tuple[Product, ...]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -7,13 +7,13 @@ import csv
 import io
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources.abc import Traversable
 
 from sqlalchemy.engine import Engine
 
-from compliance.rules import DATA_DIR
+from compliance.datafiles import data_file
 
-FALLBACK_FILE = DATA_DIR / "country_groups.csv"
+FALLBACK_FILE = data_file("country_groups.csv")
 NEEDED = ("A:5", "A:6", "D:1", "D:4", "D:5", "E:1", "E:2")
 
 
@@ -60,7 +60,7 @@ def parse_fallback(text: str, file: str = "country_groups.csv") -> CountryGroups
 
 
 @lru_cache(maxsize=2)
-def fallback_groups(path: Path = FALLBACK_FILE) -> CountryGroups:
+def fallback_groups(path: Traversable = FALLBACK_FILE) -> CountryGroups:
     return parse_fallback(path.read_text(encoding="utf-8"), path.name)
 
 

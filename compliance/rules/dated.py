@@ -7,12 +7,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
-from compliance.rules import DATA_DIR
+from compliance.datafiles import data_file
 
-DATED_FILE = DATA_DIR / "dated_rules.json"
+DATED_FILE = data_file("dated_rules.json")
 
 
 class DatedRulesError(Exception):
@@ -93,5 +93,5 @@ def parse_dated(text: str, file: str = "dated_rules.json") -> DatedRules:
 
 
 @lru_cache(maxsize=2)
-def load_dated(path: Path = DATED_FILE) -> DatedRules:
+def load_dated(path: Traversable = DATED_FILE) -> DatedRules:
     return parse_dated(path.read_text(encoding="utf-8"), path.name)
