@@ -4,23 +4,17 @@ Sheet `Data`: row 1 is `Last Updated` and the list date, row 2 the 36-column hea
 row per name variation. Rows sharing a Group ID are one target. Name 6 is the surname (or the
 whole name of an entity or ship), Name 1..5 the given names.
 
-The workbook is streamed (openpyxl read-only mode) and never evaluated: a formula cell gives the
-value stored with it, and text starting with "=" is just text. A workbook claiming more than
-MAX_ROWS rows, or whose ZIP members unpack to more than MAX_UNPACKED bytes, is refused before
-its rows are read.
+The workbook is read through compliance/sources/xlsxsafe.py (streamed, never evaluated, size
+and row caps checked before any row is read).
 """
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
-
-import openpyxl
 
 from compliance.countries import to_iso2
 from compliance.sources.base import (
@@ -35,6 +29,7 @@ from compliance.sources.base import (
 )
 from compliance.sources.scripts import detect_script
 from compliance.sources.text import iso_date
+from compliance.sources.xlsxsafe import cell_text, data_rows, open_sheet
 
 KEY = "gb_ofsi"
 FILE = "ConList.xlsx"
@@ -152,54 +147,6 @@ def _tags(info: str) -> tuple[tuple[str, str], ...]:
     return tuple(out.items())
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return " ".join(value.split())
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, datetime | date):
-        return value.strftime("%d/%m/%Y")
-    return " ".join(str(value).split())
-
-
-def _open_sheet(content: bytes) -> Any:
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            unpacked = sum(i.file_size for i in zf.infolist())
-    except zipfile.BadZipFile as exc:
-        raise ParseError(f"not an XLSX workbook: {exc}", source=KEY, file=FILE) from None
-    if unpacked > MAX_UNPACKED:
-        raise ParseError(
-            f"unpacks to {unpacked:,} bytes, over the {MAX_UNPACKED:,}-byte cap; refused as unsafe",
-            source=KEY,
-            file=FILE,
-        )
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged package
-        raise ParseError(
-            f"not a readable XLSX workbook ({exc.__class__.__name__}: {exc})", source=KEY, file=FILE
-        ) from None
-    if SHEET not in wb.sheetnames:
-        raise ParseError(
-            f"has no sheet {SHEET!r} (sheets: {', '.join(wb.sheetnames)})", source=KEY, file=FILE
-        )
-    ws = wb[SHEET]
-    claimed = ws.max_row
-    if claimed is not None and claimed > MAX_ROWS:
-        raise ParseError(
-            f"sheet {SHEET!r} claims {claimed:,} rows, over the {MAX_ROWS:,}-row cap; refused",
-            source=KEY,
-            file=FILE,
-        )
-    # The <dimension> claim also bounds iteration: a sheet claiming fewer rows than it holds
-    # would be cut short silently. Drop it and stream every row, counted against MAX_ROWS.
-    ws.reset_dimensions()
-    return ws
-
-
 class _Target:
     """The rows of one Group ID, folded into one EntityRecord."""
 
@@ -215,55 +162,8 @@ class _Target:
         }
         first = (by_type["Primary name"] or by_type["Primary name variation"] or rows)[0]
         primary = _full_name(first)
-        names, seen = [Name(primary, "primary")], {primary.casefold()}
-        lists: dict[str, list[str]] = {
-            k: [] for k in ("dob", "nat", "programs", "positions", "titles", "pob", "countries")
-        }
-        addresses: list[Address] = []
-        identifiers: list[Identifier] = []
-        tags: dict[str, str] = {}
-        for r in rows:
-            name = _full_name(r)
-            if name and name.casefold() not in seen:
-                seen.add(name.casefold())
-                quality = r["Alias Quality"] or None
-                kind = "fka" if r["Alias Type"] == "FKA" else "aka"
-                if quality == "Low quality":
-                    kind = "weak_aka"
-                names.append(Name(name, kind, quality=quality))
-            script_name = r["Name Non-Latin Script"]
-            if script_name and script_name.casefold() not in seen:
-                seen.add(script_name.casefold())
-                script = detect_script(script_name)
-                # the column also holds Latin spellings with diacritics: those are plain akas
-                kind = "aka" if script in (None, "Latin") else "original_script"
-                names.append(Name(script_name, kind, script=script if kind != "aka" else None))
-            if r["DOB"]:
-                dob = _dob(r["DOB"])
-                if dob is None:
-                    warnings.append(f"{FILE} row {r['_row']}: unreadable DOB {r['DOB']!r}")
-                _add(lists["dob"], dob)
-            for nat in _enumerated(r["Nationality"]):
-                for code in _countries(nat):
-                    if code is None:
-                        warnings.append(f"{FILE} row {r['_row']}: unknown nationality {nat!r}")
-                    _add(lists["nat"], code)
-            _add(lists["programs"], r["Regime"])
-            _add(lists["positions"], r["Position"])
-            _add(lists["titles"], r["Title"])
-            for place in _places_of_birth(r):
-                _add(lists["pob"], place)
-            for country in _enumerated(r["Country of Birth"]):
-                for code in _countries(country):
-                    _add(lists["countries"], code)
-            address = _address(r)
-            if address and address not in addresses:
-                addresses.append(address)
-            for ident in _identifiers(r):
-                if ident not in identifiers:
-                    identifiers.append(ident)
-            for k, v in _tags(r["Other Information"]):
-                tags.setdefault(k, v)
+        names = _names(rows, primary)
+        lists, addresses, identifiers, tags = _facts(rows, warnings)
         for kind, key in (
             ("IMO", "imo_number"),
             ("Business Registration Number", "business_registration_number"),
@@ -304,6 +204,70 @@ class _Target:
             },
             raw=_raw(rows),
         )
+
+
+def _names(rows: list[dict[str, str]], primary: str) -> list[Name]:
+    """Every distinct name of the target's rows: Latin names as akas (low quality as weak akas),
+    names in another script as original-script names."""
+    names, seen = [Name(primary, "primary")], {primary.casefold()}
+    for r in rows:
+        name = _full_name(r)
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            quality = r["Alias Quality"] or None
+            kind = "fka" if r["Alias Type"] == "FKA" else "aka"
+            if quality == "Low quality":
+                kind = "weak_aka"
+            names.append(Name(name, kind, quality=quality))
+        script_name = r["Name Non-Latin Script"]
+        if script_name and script_name.casefold() not in seen:
+            seen.add(script_name.casefold())
+            script = detect_script(script_name)
+            # the column also holds Latin spellings with diacritics: those are plain akas
+            kind = "aka" if script in (None, "Latin") else "original_script"
+            names.append(Name(script_name, kind, script=script if kind != "aka" else None))
+    return names
+
+
+def _facts(
+    rows: list[dict[str, str]], warnings: list[str]
+) -> tuple[dict[str, list[str]], list[Address], list[Identifier], dict[str, str]]:
+    """Birth dates, nationalities, regimes, positions, titles, places and countries of birth,
+    addresses, identifiers and the tagged Other Information of the target's rows."""
+    lists: dict[str, list[str]] = {
+        k: [] for k in ("dob", "nat", "programs", "positions", "titles", "pob", "countries")
+    }
+    addresses: list[Address] = []
+    identifiers: list[Identifier] = []
+    tags: dict[str, str] = {}
+    for r in rows:
+        if r["DOB"]:
+            dob = _dob(r["DOB"])
+            if dob is None:
+                warnings.append(f"{FILE} row {r['_row']}: unreadable DOB {r['DOB']!r}")
+            _add(lists["dob"], dob)
+        for nat in _enumerated(r["Nationality"]):
+            for code in _countries(nat):
+                if code is None:
+                    warnings.append(f"{FILE} row {r['_row']}: unknown nationality {nat!r}")
+                _add(lists["nat"], code)
+        _add(lists["programs"], r["Regime"])
+        _add(lists["positions"], r["Position"])
+        _add(lists["titles"], r["Title"])
+        for place in _places_of_birth(r):
+            _add(lists["pob"], place)
+        for country in _enumerated(r["Country of Birth"]):
+            for code in _countries(country):
+                _add(lists["countries"], code)
+        address = _address(r)
+        if address and address not in addresses:
+            addresses.append(address)
+        for ident in _identifiers(r):
+            if ident not in identifiers:
+                identifiers.append(ident)
+        for k, v in _tags(r["Other Information"]):
+            tags.setdefault(k, v)
+    return lists, addresses, identifiers, tags
 
 
 def _raw(rows: list[dict[str, str]]) -> dict[str, Any]:
@@ -371,19 +335,26 @@ def _identifiers(r: dict[str, str]) -> list[Identifier]:
 
 
 def parse(files: Mapping[str, bytes]) -> ParsedList:
-    ws = _open_sheet(files[FILE])
+    ws = open_sheet(
+        files[FILE],
+        source=KEY,
+        file=FILE,
+        sheet=SHEET,
+        max_rows=MAX_ROWS,
+        max_unpacked=MAX_UNPACKED,
+    )
     rows = ws.iter_rows(values_only=True, max_col=len(HEADER))
     first = next(rows, None)
-    if not first or _cell(first[0]) != "Last Updated":
+    if not first or cell_text(first[0]) != "Last Updated":
         raise ParseError(
             f"row 1 should be 'Last Updated' and the list date, got "
-            f"{[_cell(c) for c in (first or ())[:2]]}",
+            f"{[cell_text(c) for c in (first or ())[:2]]}",
             source=KEY,
             file=FILE,
             line=1,
         )
     data_date = _dob(first[1]) if first[1] is not None else None
-    header = [_cell(c) for c in next(rows, ())]
+    header = [cell_text(c) for c in next(rows, ())]
     if header != HEADER:
         raise ParseError(
             f"row 2 is not the 36-column ConList header (got {header[:4]}...)",
@@ -394,14 +365,8 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     targets: dict[str, _Target] = {}
     warnings: list[str] = []
     rows_read = 0
-    for line, values in enumerate(rows, start=3):
-        if line > MAX_ROWS:
-            raise ParseError(
-                f"has more than {MAX_ROWS:,} rows; refused", source=KEY, file=FILE, line=line
-            )
-        if not any(v is not None and v != "" for v in values):
-            continue  # blank or missing row (a hostile sheet can skip a million of them)
-        row = {h: _cell(v) for h, v in zip(HEADER, values, strict=False)}
+    for line, values in data_rows(rows, source=KEY, file=FILE, first_line=3, max_rows=MAX_ROWS):
+        row = {h: cell_text(v) for h, v in zip(HEADER, values, strict=False)}
         if not any(row.values()):
             continue
         rows_read += 1
