@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from compliance.sources import us_ofac_cons, us_ofac_sdn
 from compliance.sources.base import EntityRecord, ParsedList, ParseError
-from compliance.sources.ofac_csv import parse_dob, split_programs
+from compliance.sources.ofac_vocab import parse_dob, split_programs
 from compliance.store.db import get_engine
 from compliance.store.models import Entity, EntityIdentifier, EntityName, Snapshot
 from compliance.update import update_source

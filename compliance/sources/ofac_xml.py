@@ -8,7 +8,7 @@
   `publicationInfo/dataAsOf` gives the data date.
 
 Elements are matched by local name, so a change of OFAC's namespace URL does not break parsing.
-Facts are filed through `ofac_csv.add_fact`, the same vocabulary the CSV Remarks parser uses, so
+Facts are filed through `ofac_vocab.add_fact`, the same vocabulary the CSV Remarks parser uses, so
 all three formats produce the same records for the same entry.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from lxml import etree
 
 from compliance.sources.base import Address, EntityRecord, Name, ParsedList, ParseError
-from compliance.sources.ofac_csv import (
+from compliance.sources.ofac_vocab import (
     ALIAS_KINDS,
     ENTITY_TYPES,
     add_fact,
