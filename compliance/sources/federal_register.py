@@ -9,10 +9,8 @@ Files (https://www.federalregister.gov/developers/documentation/api/v1):
   discovered (`discover`). A mirror directory without documents.json is read by listing its
   `YYYY-NNNNN.xml` files.
 
-A rule amends Supplement No. 4 to part 744 with a GPOTABLE whose rows are Country / Entity
-(name, "a.k.a., the following N aliases:" and the aliases and addresses as LI lines) / License
-requirement / License review policy / Federal Register citation, between blank, heading and
-"* * *" rows. Each entry becomes part of one entity per name (an entity listed under several
+A rule's Supplement No. 4 table is read by `entity_list_rule.parse_rule`. Each entry becomes part
+of one entity per name (an entity listed under several
 countries is one entity with several entries). A newer rule's entry replaces an older one.
 """
 
@@ -23,12 +21,8 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from lxml import etree
-
-from compliance.countries import to_iso2
 from compliance.sources.base import (
     Address,
     EntityRecord,
@@ -38,8 +32,8 @@ from compliance.sources.base import (
     Source,
     SourceFile,
 )
+from compliance.sources.entity_list_rule import RuleEntry, parse_rule
 from compliance.sources.text import iso_date
-from compliance.sources.xmlsafe import parse_xml
 
 KEY = "us_bis_entity_list_fr"
 MIRROR_KEY = "us_federal_register"
@@ -54,7 +48,6 @@ DOCUMENTS_URL = (
     + "&".join(f"fields[]={f}" for f in FIELDS)
 )
 _DOC_XML = re.compile(r"^\d{4}-\d{5}\.xml$")
-_STARS = re.compile(r"^[\s*]*$")
 
 
 @dataclass
@@ -130,178 +123,7 @@ def discover(
     )  # fmt: skip
 
 
-# ---- rule XML --------------------------------------------------------------------------------
-
-
-def _cell(el: etree._Element) -> str:
-    """Text of an element; numeric superscripts (<SU>3</SU>, footnote marks) are dropped and
-    others ("9<SU>th</SU>") kept in place."""
-    parts = [el.text or ""]
-    for child in el:
-        if child.tag == "SU":
-            sup = "".join(child.itertext())
-            parts.append("" if sup.strip().isdigit() else sup)
-        elif isinstance(child.tag, str):
-            parts.append(" " + _cell(child) + " ")
-        parts.append(child.tail or "")
-    return re.sub(r"\s+", " ", "".join(parts)).strip()
-
-
-def _footnotes(el: etree._Element) -> list[str]:
-    return [(su.text or "").strip() for su in el.iter("SU") if (su.text or "").strip().isdigit()]
-
-
-_ABBREV_END = re.compile(
-    r"\b(Inc|Ltd|Co|Corp|Jr|Sr|S\.A|L\.L\.C|Bhd|Pte|Pvt|No|St|Ste|S\.A\.R\.L|B\.V|N\.V|A\.G)\.$",
-    re.IGNORECASE,
-)
-_AKA = re.compile(r",?\s*a\.k\.a\.?,?.*$", re.IGNORECASE | re.DOTALL)
-_SEE_ALSO = re.compile(r"\(\s*See alternate address[^)]*\)\.?", re.IGNORECASE)
-
-
-def _clean_alias(text: str) -> str:
-    t = text.strip().lstrip("—-–").strip()
-    t = re.sub(r"(;\s*and|;|,\s*and|\s+and)\s*$", "", t).strip()
-    if t.endswith(".") and not _ABBREV_END.search(t):
-        t = t[:-1]
-    return t.strip()
-
-
-def _split_addresses(text: str) -> list[str]:
-    t = _SEE_ALSO.sub("", text).strip()
-    parts = re.split(r";\s*and\s+", t)
-    return [p.strip().rstrip(";").strip() for p in parts if p.strip().rstrip(".;")]
-
-
-def _entity_cell(ent: etree._Element) -> tuple[str, list[str], list[str]]:
-    """(name, aliases, addresses) from the Entity column."""
-    head = re.sub(r"\s+", " ", ent.text or "").strip()
-    aliases, addresses = [], []
-    for li in ent.findall("LI"):
-        t = _cell(li)
-        if t.startswith(("—", "-", "–")):
-            aliases.append(_clean_alias(t))
-        elif t:
-            addresses.extend(_split_addresses(t))
-    if re.search(r"a\.k\.a", head, re.IGNORECASE) or ent.find("LI") is not None:
-        name = _AKA.sub("", head).strip().rstrip(",;:")
-    else:  # "Name, street, city, country." with no aliases
-        name, _, rest = _split_name_address(head)
-        if rest:
-            addresses.extend(_split_addresses(rest))
-    return name, [a for a in aliases if a], addresses
-
-
-_SUFFIX = re.compile(r"^(Ltd|Inc|LLC|Co|Limited|S\.A|JSC|GmbH|Corp|Company|PJSC|OOO|AO|LLP)\b",
-                     re.IGNORECASE)  # fmt: skip
-
-
-def _split_name_address(text: str) -> tuple[str, str, str]:
-    pieces = text.split(", ")
-    for i in range(1, len(pieces)):
-        if not _SUFFIX.match(pieces[i]):
-            return ", ".join(pieces[:i]).rstrip("."), ", ", ", ".join(pieces[i:])
-    return text.rstrip("."), "", ""
-
-
-@dataclass
-class _Entry:
-    country: str
-    country_code: str | None
-    name: str
-    aliases: list[str]
-    addresses: list[str]
-    license_requirement: str
-    license_policy: str
-    citation: str
-    footnotes: list[str]
-    document_number: str
-    row: int
-
-
-_COUNTRY_FIX = {"china, people's republic of": "China", "korea, north": "North Korea"}
-
-
-def _country(name: str) -> str | None:
-    key = name.strip().lower()
-    return to_iso2(_COUNTRY_FIX.get(key, name.title())) or to_iso2(name)
-
-
-def _long_date(text: str) -> str | None:
-    try:
-        return datetime.strptime(text, "%B %d, %Y").date().isoformat()
-    except ValueError:
-        return None
-
-
-def _rule_meta(root: etree._Element, file: str) -> dict[str, Any]:
-    frdoc = root.findtext(".//FRDOC") or ""
-    m = re.search(r"FR Doc\.\s*([0-9]{4}-[0-9]{5})", frdoc)
-    number = m.group(1) if m else file.removesuffix(".xml")
-    eff = _cell(root.find(".//EFFDATE")) if root.find(".//EFFDATE") is not None else ""
-    dm = re.search(r"effective\s+(?:on\s+)?([A-Z][a-z]+ \d{1,2}, \d{4})", eff)
-    pages = [int(p.get("P")) for p in root.iter("PRTPAGE") if (p.get("P") or "").isdigit()]
-    return {
-        "document_number": number,
-        "subject": (root.findtext(".//SUBJECT") or "").strip(),
-        "effective_date": _long_date(dm.group(1)) if dm else None,
-        "start_page": min(pages) - 1 if pages else None,
-        "rin": (root.findtext(".//RIN") or "").replace("RIN", "").strip() or None,
-    }
-
-
-def parse_rule(content: bytes, file: str) -> tuple[list[_Entry], dict[str, Any], int]:
-    """The Entity List entries a rule adds, its metadata, and the table rows read."""
-    root = parse_xml(content, file, KEY, root="RULE", what="Federal Register rule")
-    meta = _rule_meta(root, file)
-    entries: list[_Entry] = []
-    rows_read = 0
-    for regtext in root.iter("REGTEXT"):
-        if regtext.get("PART") != "744":
-            continue
-        for table in regtext.iter("GPOTABLE"):
-            country, code = "", None
-            for n, row in enumerate(table.iter("ROW"), 1):
-                rows_read += 1
-                ents = row.findall("ENT")
-                texts = [_cell(e) for e in ents]
-                if not texts or all(_STARS.match(t) for t in texts):
-                    continue
-                if texts[0] == "Country":
-                    continue  # the heading row
-                if texts[0] and not _STARS.match(texts[0]):
-                    country, code = texts[0], _country(texts[0])
-                    if code is None:
-                        raise ParseError(f"Entity List table row {n}: unknown country "
-                                         f"{texts[0]!r}", source=KEY, file=file)  # fmt: skip
-                if len(ents) < 2 or _STARS.match(texts[1]):
-                    continue
-                if not country:
-                    raise ParseError(f"Entity List table row {n}: entry before any country",
-                                     source=KEY, file=file)  # fmt: skip
-                if len(ents) >= 4:
-                    name, aliases, addresses = _entity_cell(ents[1])
-                    if not name:
-                        raise ParseError(f"Entity List table row {n}: entry has no name",
-                                         source=KEY, file=file)  # fmt: skip
-                    entries.append(
-                        _Entry(
-                            country=country, country_code=code, name=name, aliases=aliases,
-                            addresses=addresses, license_requirement=texts[2],
-                            license_policy=texts[3], citation=texts[4] if len(texts) > 4 else "",
-                            footnotes=_footnotes(ents[2]), document_number=meta["document_number"],
-                            row=n,
-                        )
-                    )  # fmt: skip
-                elif entries and entries[-1].country == country:  # address continuation row
-                    entries[-1].addresses.extend(_split_addresses(texts[1]))
-                else:
-                    raise ParseError(f"Entity List table row {n}: address row without an entry",
-                                     source=KEY, file=file)  # fmt: skip
-    return entries, meta, rows_read
-
-
-def _citation(entry: _Entry, meta: dict[str, Any], doc: FrDocument | None) -> str:
+def _citation(entry: RuleEntry, meta: dict[str, Any], doc: FrDocument | None) -> str:
     if "INSERT" not in entry.citation.upper():
         return entry.citation.rstrip(".")
     if doc and doc.citation:
@@ -333,7 +155,7 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     # Oldest rule first so a newer rule's entry for the same name and country replaces it.
     parsed = []
     for name in xmls:
-        entries, meta, rows = parse_rule(files[name], name)
+        entries, meta, rows = parse_rule(files[name], name, KEY)
         rows_read += rows
         doc = docs.get(meta["document_number"])
         date = (doc.publication_date if doc else None) or meta["effective_date"] or ""
@@ -341,7 +163,7 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
         if not entries:
             warnings.append(f"{name}: no Entity List additions table")
     parsed.sort(key=lambda p: (p[0], p[1]))
-    by_entry: dict[tuple[str, str], tuple[_Entry, dict[str, Any], FrDocument | None]] = {}
+    by_entry: dict[tuple[str, str], tuple[RuleEntry, dict[str, Any], FrDocument | None]] = {}
     for _, _, entries, meta, doc in parsed:
         for e in entries:
             by_entry[(e.name.lower(), e.country_code or e.country)] = (e, meta, doc)
