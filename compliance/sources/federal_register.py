@@ -151,8 +151,32 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
             )
         raise ParseError(f"{DOCUMENTS} lists no Entity List rule to read", source=KEY)
     warnings: list[str] = []
+    by_entry, rows_read = _newest_entries(files, xmls, docs, warnings)
+    records: dict[str, EntityRecord] = {}
+    latest = ""
+    for e, meta, doc in by_entry.values():
+        entry = _add_entry(records, e, meta, doc)
+        latest = max(latest, entry["publication_date"] or entry["effective_date"] or "")
+    return ParsedList(
+        list(records.values()),
+        data_date=latest or None,
+        warnings=warnings,
+        rows_read=rows_read,
+        meta={"documents": [d.to_dict() for d in docs.values()]},  # every BIS rule listed
+    )
+
+
+_Rule = tuple[RuleEntry, dict[str, Any], FrDocument | None]
+
+
+def _newest_entries(
+    files: Mapping[str, bytes],
+    xmls: list[str],
+    docs: dict[str, FrDocument],
+    warnings: list[str],
+) -> tuple[dict[tuple[str, str], _Rule], int]:
+    """Every entry of every rule, the newest rule's entry kept per name and country."""
     rows_read = 0
-    # Oldest rule first so a newer rule's entry for the same name and country replaces it.
     parsed = []
     for name in xmls:
         entries, meta, rows = parse_rule(files[name], name, KEY)
@@ -162,54 +186,54 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
         parsed.append((date, name, entries, meta, doc))
         if not entries:
             warnings.append(f"{name}: no Entity List additions table")
-    parsed.sort(key=lambda p: (p[0], p[1]))
-    by_entry: dict[tuple[str, str], tuple[RuleEntry, dict[str, Any], FrDocument | None]] = {}
+    parsed.sort(key=lambda p: (p[0], p[1]))  # oldest first: a newer entry replaces an older one
+    by_entry: dict[tuple[str, str], _Rule] = {}
     for _, _, entries, meta, doc in parsed:
         for e in entries:
             by_entry[(e.name.lower(), e.country_code or e.country)] = (e, meta, doc)
-    records: dict[str, EntityRecord] = {}
-    latest = ""
-    for e, meta, doc in by_entry.values():
-        cite = _citation(e, meta, doc)
-        entry = {
-            "country": e.country, "country_code": e.country_code,
-            "license_requirement": e.license_requirement, "license_policy": e.license_policy,
-            "federal_register_notice": cite, "footnotes": e.footnotes,
-            "document_number": e.document_number, "effective_date": meta["effective_date"],
-            "publication_date": doc.publication_date if doc else None,
-            "rule_title": (doc.title if doc else None) or meta["subject"],
-            "html_url": doc.html_url if doc else None,
-        }  # fmt: skip
-        latest = max(latest, entry["publication_date"] or entry["effective_date"] or "")
-        sid = hashlib.sha1(e.name.lower().encode()).hexdigest()[:16]
-        addresses = [Address(full=a, country=e.country, country_code=e.country_code)
-                     for a in e.addresses]  # fmt: skip
-        rec = records.get(sid)
-        if rec is None:
-            rec = EntityRecord(
-                source_id=sid, entity_type="unknown", name=e.name,
-                names=[Name(e.name, "primary")], lists=["Entity List (EL)"],
-                fields={k: entry[k] for k in ("license_requirement", "license_policy",
-                                              "federal_register_notice", "effective_date")}
-                | {"entries": []},
-                raw={"rows": []},
-            )  # fmt: skip
-            records[sid] = rec
-        rec.fields["entries"].append(entry)
-        rec.raw["rows"].append({"file": f"{e.document_number}.xml", "row": e.row})
-        for a in e.aliases:
-            if all(n.name != a for n in rec.names):
-                rec.names.append(Name(a, "aka"))
-        rec.addresses.extend(a for a in addresses if a not in rec.addresses)
-        if e.country_code and e.country_code not in rec.countries:
-            rec.countries.append(e.country_code)
-    return ParsedList(
-        list(records.values()),
-        data_date=latest or None,
-        warnings=warnings,
-        rows_read=rows_read,
-        meta={"documents": [d.to_dict() for d in docs.values()]},  # every BIS rule listed
-    )
+    return by_entry, rows_read
+
+
+def _add_entry(
+    records: dict[str, EntityRecord],
+    e: RuleEntry,
+    meta: dict[str, Any],
+    doc: FrDocument | None,
+) -> dict[str, Any]:
+    """File one rule entry under its entity (one per name), creating the entity if new."""
+    cite = _citation(e, meta, doc)
+    entry = {
+        "country": e.country, "country_code": e.country_code,
+        "license_requirement": e.license_requirement, "license_policy": e.license_policy,
+        "federal_register_notice": cite, "footnotes": e.footnotes,
+        "document_number": e.document_number, "effective_date": meta["effective_date"],
+        "publication_date": doc.publication_date if doc else None,
+        "rule_title": (doc.title if doc else None) or meta["subject"],
+        "html_url": doc.html_url if doc else None,
+    }  # fmt: skip
+    sid = hashlib.sha1(e.name.lower().encode()).hexdigest()[:16]
+    addresses = [Address(full=a, country=e.country, country_code=e.country_code)
+                 for a in e.addresses]  # fmt: skip
+    rec = records.get(sid)
+    if rec is None:
+        rec = EntityRecord(
+            source_id=sid, entity_type="unknown", name=e.name,
+            names=[Name(e.name, "primary")], lists=["Entity List (EL)"],
+            fields={k: entry[k] for k in ("license_requirement", "license_policy",
+                                          "federal_register_notice", "effective_date")}
+            | {"entries": []},
+            raw={"rows": []},
+        )  # fmt: skip
+        records[sid] = rec
+    rec.fields["entries"].append(entry)
+    rec.raw["rows"].append({"file": f"{e.document_number}.xml", "row": e.row})
+    for a in e.aliases:
+        if all(n.name != a for n in rec.names):
+            rec.names.append(Name(a, "aka"))
+    rec.addresses.extend(a for a in addresses if a not in rec.addresses)
+    if e.country_code and e.country_code not in rec.countries:
+        rec.countries.append(e.country_code)
+    return entry
 
 
 SOURCE = Source(
