@@ -65,26 +65,8 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
             warnings.append(f"{FILE} line {line}: implausible Last_Update {raw['Last_Update']}")
         elif updated and updated > latest:
             latest = updated
-        country = to_iso2(raw["Country"])
-        address = Address(
-            full=", ".join(
-                p
-                for p in (
-                    raw["Street_Address"],
-                    raw["City"],
-                    raw["State"],
-                    raw["Postal_Code"],
-                    raw["Country"],
-                )
-                if p
-            ),
-            street=raw["Street_Address"] or None,
-            city=raw["City"] or None,
-            state=raw["State"] or None,
-            postal_code=raw["Postal_Code"] or None,
-            country=raw["Country"] or None,
-            country_code=country,
-        )
+        address = _address(raw)
+        country = address.country_code
         key = "|".join(raw[k] for k in ("Name", "Effective_Date", "FR_Citation"))
         source_id = hashlib.sha1(key.encode()).hexdigest()[:16]
         if source_id in records:
@@ -114,6 +96,19 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
         )
     return ParsedList(
         list(records.values()), data_date=latest or None, warnings=warnings, rows_read=rows_read
+    )
+
+
+def _address(raw: dict[str, str]) -> Address:
+    parts = ("Street_Address", "City", "State", "Postal_Code", "Country")
+    return Address(
+        full=", ".join(raw[p] for p in parts if raw[p]),
+        street=raw["Street_Address"] or None,
+        city=raw["City"] or None,
+        state=raw["State"] or None,
+        postal_code=raw["Postal_Code"] or None,
+        country=raw["Country"] or None,
+        country_code=to_iso2(raw["Country"]),
     )
 
 
