@@ -195,6 +195,26 @@ def _names(el: etree._Element, primary: str, alias_tag: str) -> list[Name]:
     return names
 
 
+def _nationalities(el: etree._Element, line: int | None, warnings: list[str]) -> list[str]:
+    out: list[str] = []
+    for value in _values(el, "NATIONALITY"):
+        code = country_code(value)
+        if code and code not in out:
+            out.append(code)
+        elif not code and value.lower() not in _UN_COUNTRIES:
+            warnings.append(f"{FILE} line {line}: unknown nationality {value!r}")
+    return out
+
+
+def _places_of_birth(el: etree._Element) -> list[str]:
+    places = []
+    for pob in el.findall("INDIVIDUAL_PLACE_OF_BIRTH"):
+        parts = [_text(pob, k) for k in ("STREET", "CITY", "STATE_PROVINCE", "COUNTRY")]
+        if any(parts):
+            places.append(", ".join(p for p in parts if p))
+    return places
+
+
 def _record(el: etree._Element, person: bool, warnings: list[str]) -> EntityRecord:
     line = el.sourceline
     data_id = _text(el, "DATAID")
@@ -207,23 +227,13 @@ def _record(el: etree._Element, person: bool, warnings: list[str]) -> EntityReco
         raise ParseError(
             f"{el.tag} {data_id} has no FIRST_NAME..FOURTH_NAME", source=KEY, file=FILE, line=line
         )
-    nationalities: list[str] = []
-    for value in _values(el, "NATIONALITY"):
-        code = country_code(value)
-        if code and code not in nationalities:
-            nationalities.append(code)
-        elif not code and value.lower() not in _UN_COUNTRIES:
-            warnings.append(f"{FILE} line {line}: unknown nationality {value!r}")
+    nationalities = _nationalities(el, line, warnings)
     dates, dob_details = _birth_dates(el) if person else ([], [])
     for alias in el.findall("INDIVIDUAL_ALIAS"):
         alias_dob = iso_date(_text(alias, "DATE_OF_BIRTH")[:10])
         if alias_dob and alias_dob not in dates:
             dates.append(alias_dob)
-    places = []
-    for pob in el.findall("INDIVIDUAL_PLACE_OF_BIRTH"):
-        parts = [_text(pob, k) for k in ("STREET", "CITY", "STATE_PROVINCE", "COUNTRY")]
-        if any(parts):
-            places.append(", ".join(p for p in parts if p))
+    places = _places_of_birth(el)
     addresses = _addresses(el, "INDIVIDUAL_ADDRESS" if person else "ENTITY_ADDRESS")
     countries = list(nationalities)
     for code in [a.country_code for a in addresses] + [
