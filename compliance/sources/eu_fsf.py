@@ -243,16 +243,9 @@ def _addresses(entity: etree._Element) -> tuple[list[Address], list[dict[str, st
     return out, contacts
 
 
-def _record(entity: etree._Element, warnings: list[str]) -> EntityRecord:
-    line = entity.sourceline
-    logical_id = _attr(entity, "logicalId")
-    if not logical_id.isdigit():
-        raise ParseError(
-            f"sanctionEntity has no numeric logicalId (got {logical_id!r})",
-            source=KEY,
-            file=FILE,
-            line=line,
-        )
+def _entity_type(
+    entity: etree._Element, logical_id: str, line: int | None, warnings: list[str]
+) -> str:
     subject = entity.find(_q("subjectType"))
     code = _attr(subject, "code") if subject is not None else ""
     classification = _attr(subject, "classificationCode") if subject is not None else ""
@@ -262,8 +255,11 @@ def _record(entity: etree._Element, warnings: list[str]) -> EntityRecord:
             f"{FILE} line {line}: sanctionEntity {logical_id} has subjectType "
             f"{code!r}; typed {entity_type}"
         )
-    names, extra = _names(entity)
-    regulations = [
+    return entity_type
+
+
+def _regulations(entity: etree._Element) -> list[dict[str, str]]:
+    return [
         {
             k: v
             for k, v in (
@@ -278,6 +274,21 @@ def _record(entity: etree._Element, warnings: list[str]) -> EntityRecord:
         }
         for r in entity.findall(_q("regulation"))
     ]
+
+
+def _record(entity: etree._Element, warnings: list[str]) -> EntityRecord:
+    line = entity.sourceline
+    logical_id = _attr(entity, "logicalId")
+    if not logical_id.isdigit():
+        raise ParseError(
+            f"sanctionEntity has no numeric logicalId (got {logical_id!r})",
+            source=KEY,
+            file=FILE,
+            line=line,
+        )
+    entity_type = _entity_type(entity, logical_id, line, warnings)
+    names, extra = _names(entity)
+    regulations = _regulations(entity)
     programs = list(dict.fromkeys(r["programme"] for r in regulations if r.get("programme")))
     nationalities = list(
         dict.fromkeys(c for c in (_country(x) for x in entity.findall(_q("citizenship"))) if c)
