@@ -159,7 +159,31 @@ def _sdn_entry(entry: _Element, file: str, source: str, sdn: bool) -> EntityReco
         kind = "weak_aka" if weak else ALIAS_KINDS.get(_text(aka, "type").lower(), "aka")
         full = _full_name(_text(aka, "lastName"), _text(aka, "firstName"))
         add_name(rec, Name(full, kind, quality=_text(aka, "category") or None))
-    for item in _items(c.get("idList")):
+    _sdn_ids(rec, _items(c.get("idList")))
+    for item in _items(c.get("dateOfBirthList")):
+        add_fact(rec, "DOB", _text(item, "dateOfBirth"))
+    for item in _items(c.get("placeOfBirthList")):
+        add_fact(rec, "POB", _text(item, "placeOfBirth"))
+    for item in _items(c.get("nationalityList")):
+        add_fact(rec, "nationality", _text(item, "country"))
+    for item in _items(c.get("citizenshipList")):
+        add_fact(rec, "citizen", _text(item, "country"))
+    for addr in _items(c.get("addressList")):
+        _add_address(rec, _sdn_address_parts(addr), _text(addr, "country"), None)
+    for vessel in c.get("vesselInfo", []):
+        for tag, key in _VESSEL_INFO.items():
+            if _text(vessel, tag):
+                rec.fields[key] = _text(vessel, tag)
+        code = country_code(rec.fields.get("vessel_flag"))
+        if code and code not in rec.countries:
+            rec.countries.append(code)
+    if remarks:  # the XML keeps only the unstructured rest here, e.g. "(Linked To: HAMAS)"
+        apply_remarks(rec, remarks.strip().removeprefix("(").removesuffix(")"))
+    return rec
+
+
+def _sdn_ids(rec: EntityRecord, items: list[_Element]) -> None:
+    for item in items:
         number, country = _text(item, "idNumber"), _text(item, "idCountry") or None
         if country is None:  # OFAC sometimes writes "1026303117642 (Russia)" in idNumber
             number, country, _ = split_id(number)
@@ -171,37 +195,20 @@ def _sdn_entry(entry: _Element, file: str, source: str, sdn: bool) -> EntityReco
         add_fact(
             rec, _text(item, "idType"), number, country=country, note=note or None, default="id"
         )
-    for item in _items(c.get("dateOfBirthList")):
-        add_fact(rec, "DOB", _text(item, "dateOfBirth"))
-    for item in _items(c.get("placeOfBirthList")):
-        add_fact(rec, "POB", _text(item, "placeOfBirth"))
-    for item in _items(c.get("nationalityList")):
-        add_fact(rec, "nationality", _text(item, "country"))
-    for item in _items(c.get("citizenshipList")):
-        add_fact(rec, "citizen", _text(item, "country"))
-    for addr in _items(c.get("addressList")):
-        parts = {
-            k: _text(addr, t)
-            for k, t in (
-                ("address1", "address1"),
-                ("address2", "address2"),
-                ("address3", "address3"),
-                ("city", "city"),
-                ("state", "stateOrProvince"),
-                ("postal", "postalCode"),
-            )
-        }
-        _add_address(rec, parts, _text(addr, "country"), None)
-    for vessel in c.get("vesselInfo", []):
-        for tag, key in _VESSEL_INFO.items():
-            if _text(vessel, tag):
-                rec.fields[key] = _text(vessel, tag)
-        code = country_code(rec.fields.get("vessel_flag"))
-        if code and code not in rec.countries:
-            rec.countries.append(code)
-    if remarks:  # the XML keeps only the unstructured rest here, e.g. "(Linked To: HAMAS)"
-        apply_remarks(rec, remarks.strip().removeprefix("(").removesuffix(")"))
-    return rec
+
+
+def _sdn_address_parts(addr: _Element) -> dict[str, str]:
+    return {
+        k: _text(addr, t)
+        for k, t in (
+            ("address1", "address1"),
+            ("address2", "address2"),
+            ("address3", "address3"),
+            ("city", "city"),
+            ("state", "stateOrProvince"),
+            ("postal", "postalCode"),
+        )
+    }
 
 
 _ENHANCED_ADDRESS = {
@@ -274,45 +281,13 @@ def _enhanced_entity(entity: _Element, iso: dict[str, str], file: str, source: s
         remarks=remarks or None,
         raw={"xml": etree.tostring(entity, encoding="unicode")},
     )
-    for n in names:
-        weak = _text(n, "isLowQuality") == "true"
-        kind = "weak_aka" if weak else ALIAS_KINDS.get(_text(n, "aliasType").lower(), "aka")
-        for i, t in enumerate(_primary_first(_translations(n))):
-            if n is primary and i == 0:
-                continue  # the record's own name
-            script = _text(t, "script") or None
-            if script and script != "Latin":
-                name_kind, quality = "original_script", None
-            else:
-                name_kind, quality = kind, "weak" if weak else None
-            add_name(rec, Name(_text(t, "formattedFullName"), name_kind, script, quality))
+    _enhanced_names(rec, names, primary)
     for addr in _items(c.get("addresses")):
-        country_el = _children(addr).get("country", [None])[0]
-        country = _text(country_el)
-        code = iso.get(country_el.get("refId", "")) if country_el is not None else None
-        trans = _primary_first(_translations(addr))
-        parts: dict[str, str] = {}
-        for part in _items(_children(trans[0]).get("addressParts")) if trans else []:
-            key = _ENHANCED_ADDRESS.get(_text(part, "type").upper())
-            if key and _text(part, "value"):
-                parts[key] = ", ".join(p for p in (parts.get(key), _text(part, "value")) if p)
-        _add_address(rec, parts, country, code)
+        _enhanced_address(rec, addr, iso)
     for feature in _items(c.get("features")):
         add_fact(rec, _text(feature, "type"), _text(feature, "value"))
     for doc in _items(c.get("identityDocuments")):
-        issuing = _children(doc).get("issuingCountry", [None])[0]
-        country = None
-        if issuing is not None:
-            country = iso.get(issuing.get("refId", "")) or _text(issuing)
-        note = " ".join(
-            f"{w} {_text(doc, t)}"
-            for w, t in (("issued", "issueDate"), ("expires", "expirationDate"))
-            if _text(doc, t)
-        )
-        number = _text(doc, "documentNumber")
-        if country is None:
-            number, country, _ = split_id(number)
-        add_identifier(rec, _text(doc, "type"), number, country, note or None)
+        _enhanced_document(rec, doc, iso)
     for rel in _items(c.get("relationships")):
         related = _children(rel).get("relatedEntity", [None])[0]
         rec.fields.setdefault("relationships", []).append(
@@ -327,3 +302,47 @@ def _enhanced_entity(entity: _Element, iso: dict[str, str], file: str, source: s
     if remarks:
         apply_remarks(rec, remarks)
     return rec
+
+
+def _enhanced_names(rec: EntityRecord, names: list[_Element], primary: _Element | None) -> None:
+    for n in names:
+        weak = _text(n, "isLowQuality") == "true"
+        kind = "weak_aka" if weak else ALIAS_KINDS.get(_text(n, "aliasType").lower(), "aka")
+        for i, t in enumerate(_primary_first(_translations(n))):
+            if n is primary and i == 0:
+                continue  # the record's own name
+            script = _text(t, "script") or None
+            if script and script != "Latin":
+                name_kind, quality = "original_script", None
+            else:
+                name_kind, quality = kind, "weak" if weak else None
+            add_name(rec, Name(_text(t, "formattedFullName"), name_kind, script, quality))
+
+
+def _enhanced_address(rec: EntityRecord, addr: _Element, iso: dict[str, str]) -> None:
+    country_el = _children(addr).get("country", [None])[0]
+    country = _text(country_el)
+    code = iso.get(country_el.get("refId", "")) if country_el is not None else None
+    trans = _primary_first(_translations(addr))
+    parts: dict[str, str] = {}
+    for part in _items(_children(trans[0]).get("addressParts")) if trans else []:
+        key = _ENHANCED_ADDRESS.get(_text(part, "type").upper())
+        if key and _text(part, "value"):
+            parts[key] = ", ".join(p for p in (parts.get(key), _text(part, "value")) if p)
+    _add_address(rec, parts, country, code)
+
+
+def _enhanced_document(rec: EntityRecord, doc: _Element, iso: dict[str, str]) -> None:
+    issuing = _children(doc).get("issuingCountry", [None])[0]
+    country = None
+    if issuing is not None:
+        country = iso.get(issuing.get("refId", "")) or _text(issuing)
+    note = " ".join(
+        f"{w} {_text(doc, t)}"
+        for w, t in (("issued", "issueDate"), ("expires", "expirationDate"))
+        if _text(doc, t)
+    )
+    number = _text(doc, "documentNumber")
+    if country is None:
+        number, country, _ = split_id(number)
+    add_identifier(rec, _text(doc, "type"), number, country, note or None)
