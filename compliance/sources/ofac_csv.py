@@ -10,7 +10,7 @@ and alias files whose entry is missing from the main file are counted and report
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from compliance.sources.base import (
@@ -124,35 +124,49 @@ def parse_csv_set(
             f"{names.comments}: {len(comments)} rows for entries not in {names.primary} "
             f"(ent_num {some}{'...' if len(comments) > 5 else ''})"
         )
-    orphans = 0
     if names.alias in files:
-        for _, row in read_rows(files[names.alias], names.alias, ALIAS_COLUMNS, source):
-            rec = records.get(row["ent_num"])
-            if rec is None:
-                orphans += 1
-                continue
-            weak = "weak" in f"{row['alt_type']} {row['alt_remarks']}".lower()
-            kind = "weak_aka" if weak else ALIAS_KINDS.get(row["alt_type"].lower(), "aka")
-            add_name(rec, Name(row["alt_name"], kind, quality="weak" if weak else None))
-            rec.raw.setdefault("aliases", []).append(row)
-    if orphans:
-        warnings.append(f"{names.alias}: {orphans} alias rows for entries not in {names.primary}")
-    orphans = 0
+        _join(records, read_rows(files[names.alias], names.alias, ALIAS_COLUMNS, source),
+              _add_alias, f"{names.alias}: {{}} alias rows for entries not in {names.primary}",
+              warnings)  # fmt: skip
     if names.address in files:
-        for _, row in read_rows(files[names.address], names.address, ADDRESS_COLUMNS, source):
-            rec = records.get(row["ent_num"])
-            if rec is None:
-                orphans += 1
-                continue
-            rec.raw.setdefault("addresses", []).append(row)
-            _add_address(rec, row)
-    if orphans:
-        warnings.append(
-            f"{names.address}: {orphans} address rows for entries not in {names.primary}"
-        )
+        _join(records, read_rows(files[names.address], names.address, ADDRESS_COLUMNS, source),
+              _add_address_row, f"{names.address}: {{}} address rows for entries not in "
+              f"{names.primary}", warnings)  # fmt: skip
     return ParsedList(
         list(records.values()), data_date=None, warnings=warnings, rows_read=rows_read
     )
+
+
+def _join(
+    records: dict[str, EntityRecord],
+    rows: Iterator[tuple[int, dict[str, str]]],
+    add: Callable[[EntityRecord, dict[str, str]], None],
+    orphan_warning: str,
+    warnings: list[str],
+) -> None:
+    """Add each row of an alias or address file to its entry; rows whose entry is missing from
+    the main file (files of different days) are counted and reported."""
+    orphans = 0
+    for _, row in rows:
+        rec = records.get(row["ent_num"])
+        if rec is None:
+            orphans += 1
+        else:
+            add(rec, row)
+    if orphans:
+        warnings.append(orphan_warning.format(orphans))
+
+
+def _add_alias(rec: EntityRecord, row: dict[str, str]) -> None:
+    weak = "weak" in f"{row['alt_type']} {row['alt_remarks']}".lower()
+    kind = "weak_aka" if weak else ALIAS_KINDS.get(row["alt_type"].lower(), "aka")
+    add_name(rec, Name(row["alt_name"], kind, quality="weak" if weak else None))
+    rec.raw.setdefault("aliases", []).append(row)
+
+
+def _add_address_row(rec: EntityRecord, row: dict[str, str]) -> None:
+    rec.raw.setdefault("addresses", []).append(row)
+    _add_address(rec, row)
 
 
 def _primary_record(
