@@ -77,25 +77,31 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
             if country and country not in rec.countries:
                 rec.countries.append(country)
             continue
-        records[source_id] = EntityRecord(
-            source_id=source_id,
-            entity_type="unknown",  # the DPL mixes people and companies without saying which
-            name=name,
-            lists=["Denied Persons List (DPL)"],
-            addresses=[address],
-            countries=[country] if country else [],
-            fields={
-                "effective_date": iso_date(raw["Effective_Date"]),
-                "expiration_date": iso_date(raw["Expiration_Date"]),
-                "standard_order": raw["Standard_Order"] == "Y",
-                "last_update": updated,
-                "action": raw["Action"] or None,
-                "federal_register_notice": raw["FR_Citation"] or None,
-            },
-            raw={"rows": [raw]},
-        )
+        records[source_id] = _record(source_id, raw, address, updated)
     return ParsedList(
         list(records.values()), data_date=latest or None, warnings=warnings, rows_read=rows_read
+    )
+
+
+def _record(
+    source_id: str, raw: dict[str, str], address: Address, updated: str | None
+) -> EntityRecord:
+    return EntityRecord(
+        source_id=source_id,
+        entity_type="unknown",  # the DPL mixes people and companies without saying which
+        name=raw["Name"],
+        lists=["Denied Persons List (DPL)"],
+        addresses=[address],
+        countries=[address.country_code] if address.country_code else [],
+        fields={
+            "effective_date": iso_date(raw["Effective_Date"]),
+            "expiration_date": iso_date(raw["Expiration_Date"]),
+            "standard_order": raw["Standard_Order"] == "Y",
+            "last_update": updated,
+            "action": raw["Action"] or None,
+            "federal_register_notice": raw["FR_Citation"] or None,
+        },
+        raw={"rows": [raw]},
     )
 
 
