@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from compliance.schema import register_tables
+
+register_tables()  # every layer's tables, as the CLI registers them
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 DATA = SHARED / "data"

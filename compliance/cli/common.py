@@ -13,6 +13,7 @@ import typer
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+from compliance.schema import register_tables
 from compliance.store.db import DatabaseError, explain, get_engine
 
 DbOption = Annotated[
@@ -39,6 +40,7 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
 
 
 def engine_for(db: str | None) -> Engine:
+    register_tables()
     try:
         return get_engine(db)
     except DatabaseError as exc:
