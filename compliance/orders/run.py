@@ -33,6 +33,7 @@ from compliance.orders.decide import (
 )
 from compliance.orders.reader import RawRow, open_orders
 from compliance.orders.writer import open_writer
+from compliance.schema import register_tables
 from compliance.store.db import get_engine
 
 
@@ -76,6 +77,7 @@ def make_decider(opts: CheckOptions) -> Decider:
     """Everything a worker needs: the screener (loaded once), the chip rules, acceptances."""
     from compliance.screening import Query
 
+    register_tables()  # a library entry point: the database may be new
     engine = get_engine(opts.db_url)
     screener = _screener(opts.db_url, engine, opts.lists)
     review = opts.thresholds.review
@@ -284,6 +286,7 @@ def check_file(
     """Raises reader.InputError for a file that cannot be checked (exit 2), NoListsError when no
     list is loaded, ValueError for a bad output name."""
     started = time.monotonic()
+    register_tables()  # a library entry point: the database may be new
     engine = get_engine(opts.db_url)
     snapshots = audit.snapshot_info(engine, opts.lists)
     if not snapshots:
