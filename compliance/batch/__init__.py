@@ -1,0 +1,1 @@
+"""Screening files too large for one machine: partitions on a Dask cluster, resumable output."""
