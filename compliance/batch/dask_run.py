@@ -64,6 +64,8 @@ class BatchReport:
     errors: int = 0
     seconds: float = 0.0
     snapshot: dict[str, Any] = field(default_factory=dict)
+    part_seconds: list[float] = field(default_factory=list)  # per partition screened now
+    worker_peak_rss_kb: dict[int, int] = field(default_factory=dict)  # worker pid -> peak RSS
 
 
 def snapshot_of(db_url: str) -> dict[str, Any]:
@@ -116,9 +118,12 @@ def screen_partition(
     cache_dir: str | None,
 ) -> dict[str, int]:
     """Screen one partition on a worker and write it; returns its counts."""
+    import resource
+
     from compliance.screen_file import screen_rows
 
     screener = _screener(db_url, key, opts["lists"], cache_dir)
+    began = time.perf_counter()
     results = list(
         screen_rows(rows, screener, threshold=opts["threshold"], limit=opts["limit"], workers=1)
     )
@@ -128,6 +133,9 @@ def screen_partition(
         "rows": len(results),
         "matched": sum(r["status"] == "match" for r in results),
         "errors": sum(r["status"] == "error" for r in results),
+        "seconds": time.perf_counter() - began,  # screening and writing, not the index load
+        "worker": os.getpid(),
+        "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     }
 
 
@@ -231,6 +239,10 @@ def run_batch(
             report.rows += counts["rows"]
             report.matched += counts["matched"]
             report.errors += counts["errors"]
+            report.part_seconds.append(counts["seconds"])
+            pid = counts["worker"]
+            report.worker_peak_rss_kb[pid] = max(report.worker_peak_rss_kb.get(pid, 0),
+                                                 counts["rss_kb"])  # fmt: skip
             progress.advance("batch", counts["rows"])
 
         for part, chunk in _partitions(rows, opts.partition_rows):
