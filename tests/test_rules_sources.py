@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from compliance.cli import app
-from compliance.rules.countries import load_groups
+from compliance.rules.country_groups import load_groups
 from compliance.rules.regstore import current_sections, latest_changes
 from compliance.rules.update import update_regulations
 from compliance.sources import all_sources, ecfr
