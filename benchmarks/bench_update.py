@@ -20,7 +20,7 @@ from pathlib import Path
 
 from compliance.sources import all_sources
 from compliance.store.db import get_engine
-from compliance.update import update_source
+from compliance.lists_update import update_source
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MIRROR = ROOT.parent / "shared" / "data" / "mirror"

@@ -26,7 +26,7 @@ from compliance.rules.chips import classify_model
 from compliance.sources import all_sources
 from compliance.store.db import get_engine
 from compliance.store.models import Entity, SourceRow
-from compliance.update import update_source
+from compliance.lists_update import update_source
 from tests.conftest import MIRROR
 
 SOURCES = ("us_bis_dpl", "us_trade_csl")

@@ -20,7 +20,8 @@ from compliance.screening import Query, Screener
 from compliance.sources import all_sources
 from compliance.sources.http import FetchPolicy
 from compliance.store.db import get_engine
-from compliance.update import fetch_files, parse_files, update_sources
+from compliance.lists_update import fetch_files, parse_files
+from compliance.update import update_sources
 from tests.conftest import MIRROR, REFERENCE
 from tests.test_update_http import postgres_url  # noqa: F401  (fixture)
 

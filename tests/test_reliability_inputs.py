@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from compliance.cli import app
 from compliance.sources import all_sources
 from compliance.store.db import get_engine
-from compliance.update import update_source
+from compliance.lists_update import update_source
 from tests.conftest import MIRROR
 
 BIG = 10 * 1024 * 1024  # a 10 MB single field

@@ -167,7 +167,7 @@ def test_type_and_list_filters(screener):
 
 def test_index_key_changes_when_a_snapshot_changes(loaded_engine, tmp_path):
     from compliance.sources import all_sources
-    from compliance.update import update_source
+    from compliance.lists_update import update_source
     from tests.conftest import MIRROR
 
     before, _ = cache_key(loaded_engine)

@@ -14,7 +14,7 @@ import pytest
 from compliance.sources import gb_ofsi
 from compliance.sources.base import EntityRecord, ParsedList, ParseError
 from compliance.store.db import get_engine
-from compliance.update import update_source
+from compliance.lists_update import update_source
 from tests.conftest import mirror_file
 
 PARSE_SECONDS: list[float] = []

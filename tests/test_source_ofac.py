@@ -14,7 +14,7 @@ from compliance.sources.base import EntityRecord, ParsedList, ParseError
 from compliance.sources.ofac_csv import parse_dob, split_programs
 from compliance.store.db import get_engine
 from compliance.store.models import Entity, EntityIdentifier, EntityName, Snapshot
-from compliance.update import update_source
+from compliance.lists_update import update_source
 from tests.conftest import DATA, MIRROR
 
 SDN_NAMES = ("sdn.csv", "add.csv", "alt.csv", "sdn_comments.csv")

@@ -31,7 +31,7 @@ from compliance.store.snapshots import (
     replace_snapshot,
     source_statuses,
 )
-from compliance.update import update_source
+from compliance.lists_update import update_source
 from tests.conftest import MIRROR
 
 KEY = "us_bis_dpl"
