@@ -435,3 +435,19 @@ def test_sources_known_to_update() -> None:
     assert "us_ecfr" not in all_sources()  # a regulation text, updated after the lists
     result = cli("update", "nope", "--db", "sqlite://")
     assert result.exit_code == 2 and "unknown source(s): nope" in result.stderr
+
+
+def test_a_hostile_retry_after_is_capped() -> None:
+    from urllib3 import HTTPResponse
+
+    from compliance.sources.http import FetchPolicy
+
+    retry = FetchPolicy().retry()
+    assert retry.get_retry_after(HTTPResponse(headers={"Retry-After": "86400"})) == 60.0
+    assert retry.get_retry_after(HTTPResponse(headers={"Retry-After": "2"})) == 2.0
+    assert (
+        retry.increment("GET", "/", error=OSError()).get_retry_after(
+            HTTPResponse(headers={"Retry-After": "86400"})
+        )
+        == 60.0
+    )  # the cap survives urllib3's copy on every retry

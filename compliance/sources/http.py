@@ -22,6 +22,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 import urllib3
@@ -62,17 +63,26 @@ class FetchPolicy:
     max_bytes: int = field(default_factory=lambda: int(_env_float("COMPLIANCE_HTTP_MAX_BYTES", 0)))
 
     def retry(self) -> Retry:
-        return Retry(
+        return _Retry(
             total=self.retries,
             backoff_factor=self.backoff,
             backoff_max=120.0,
             status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET"}),
             respect_retry_after_header=True,
-            retry_after_max=min(self.deadline, 120.0),  # a hostile Retry-After cannot stall us
             raise_on_status=False,  # the last 5xx comes back as a response, worded below
             redirect=False,  # requests follows redirects itself, up to max_redirects
         )
+
+
+class _Retry(Retry):
+    """urllib3's Retry, with the server's Retry-After capped: a hostile one cannot stall us."""
+
+    MAX_RETRY_AFTER = 60.0
+
+    def get_retry_after(self, response: Any) -> float | None:
+        wait = super().get_retry_after(response)
+        return None if wait is None else min(wait, self.MAX_RETRY_AFTER)
 
 
 @dataclass(frozen=True)
