@@ -76,8 +76,8 @@ class PeakRss:
 
 
 def load_all(url: str) -> None:
+    from compliance.lists_update import update_source
     from compliance.sources import all_sources
-    from compliance.update import update_source
 
     engine = get_engine(url)
     for key, source in all_sources().items():

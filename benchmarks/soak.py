@@ -38,11 +38,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compliance.lists_update import update_source
 from compliance.matching.index import cache_key
 from compliance.screening import Query, Screener
 from compliance.sources import all_sources
 from compliance.store.db import get_engine
-from compliance.update import update_source
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from compliance.cli import app
+from compliance.lists_update import update_source
 from compliance.orders import audit
 from compliance.orders.accept import AcceptError, accept, load_acceptances
 from compliance.orders.decide import Thresholds
@@ -26,7 +27,6 @@ from compliance.rules.chips import classify_model
 from compliance.sources import all_sources
 from compliance.store.db import get_engine
 from compliance.store.models import Entity, SourceRow
-from compliance.update import update_source
 from tests.conftest import MIRROR
 
 SOURCES = ("us_bis_dpl", "us_trade_csl")

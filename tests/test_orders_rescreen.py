@@ -15,13 +15,13 @@ import pytest
 from typer.testing import CliRunner
 
 from compliance.cli import app
+from compliance.lists_update import update_source
 from compliance.orders.decide import Thresholds
 from compliance.orders.reader import FIELDS
 from compliance.orders.rescreen import rescreen
 from compliance.orders.run import CheckOptions, check_file, make_decider
 from compliance.sources import all_sources
 from compliance.store.db import get_engine
-from compliance.update import update_source
 from tests.conftest import MIRROR, REFERENCE
 
 DPL = MIRROR / "us_bis_dpl" / "dpl.txt"

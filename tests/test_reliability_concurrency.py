@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from compliance.lists_update import fetch_files, parse_files
 from compliance.matching.index import load_index
 from compliance.screening import Query, Screener
 from compliance.sources import all_sources
 from compliance.sources.http import FetchPolicy
 from compliance.store.db import get_engine
-from compliance.update import fetch_files, parse_files, update_sources
+from compliance.update import update_sources
 from tests.conftest import MIRROR, REFERENCE
 from tests.test_update_http import postgres_url  # noqa: F401  (fixture)
 
@@ -34,7 +35,7 @@ from compliance.store.db import get_engine
 from compliance.update import update_sources
 engine = get_engine(sys.argv[1])
 for i in range(int(sys.argv[3])):
-    outcomes = update_sources(engine, sys.argv[4].split(","), mirror=sys.argv[2])
+    outcomes = update_sources(engine, sys.argv[4].split(","), mirror=sys.argv[2], force=True)
     assert all(o.ok for o in outcomes), [o.error for o in outcomes]
     print("swapped", i, flush=True)
 """
@@ -154,7 +155,7 @@ def test_screening_is_consistent_while_snapshots_are_replaced(
 def _two_updates(
     db: str, mirror: Path, env: dict[str, str]
 ) -> list[subprocess.CompletedProcess[str]]:
-    cmd = [CLI, "update", "us_bis_dpl", "un_sc", "--mirror", str(mirror), "--db", db]
+    cmd = [CLI, "update", "us_bis_dpl", "un_sc", "--force", "--mirror", str(mirror), "--db", db]
     procs = [
         subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         for _ in range(2)

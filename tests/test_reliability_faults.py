@@ -21,9 +21,9 @@ from lxml import etree
 from typer.testing import CliRunner, Result
 
 from compliance.cli import app
+from compliance.lists_update import fetch_files, parse_files
 from compliance.sources import all_sources
 from compliance.sources.http import FetchPolicy
-from compliance.update import fetch_files, parse_files
 from tests.conftest import MIRROR
 
 CLI = str(Path(sys.executable).parent / "compliance")

@@ -24,9 +24,9 @@ import pytest
 from typer.testing import CliRunner
 
 from compliance.cli import app
+from compliance.lists_update import update_source
 from compliance.sources import all_sources
 from compliance.store.db import get_engine
-from compliance.update import update_source
 from tests.conftest import MIRROR
 
 BIG = 10 * 1024 * 1024  # a 10 MB single field

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from compliance.cli import app
 from compliance.rules.catalog import UnknownModelError
-from compliance.rules.countries import fallback_groups
+from compliance.rules.country_groups import fallback_groups
 from compliance.rules.license import LicenseInputError, determine_license
 from compliance.sources import federal_register as fr
 from compliance.store.db import get_engine

@@ -166,12 +166,12 @@ def test_type_and_list_filters(screener):
 
 
 def test_index_key_changes_when_a_snapshot_changes(loaded_engine, tmp_path):
+    from compliance.lists_update import update_source
     from compliance.sources import all_sources
-    from compliance.update import update_source
     from tests.conftest import MIRROR
 
     before, _ = cache_key(loaded_engine)
-    update_source(loaded_engine, all_sources()["us_bis_dpl"], mirror=str(MIRROR))
+    update_source(loaded_engine, all_sources()["us_bis_dpl"], mirror=str(MIRROR), force=True)
     after, _ = cache_key(loaded_engine)
     assert before != after
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from compliance.lists_update import parse_files
 from compliance.sources import us_trade_csl as csl
 from compliance.sources.base import Address, Identifier, ParseError
 from compliance.sources.http import FetchedFile
-from compliance.update import parse_files
 from tests.conftest import MIRROR
 
 CSV_PATH = MIRROR / "us_trade_csl" / "consolidated.csv"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from compliance.lists_update import update_source
 from compliance.sources import eu_fsf
 from compliance.sources.base import EntityRecord, ParsedList, ParseError
 from compliance.store.db import get_engine
-from compliance.update import update_source
 from tests.conftest import REFERENCE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eu"

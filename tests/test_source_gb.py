@@ -11,10 +11,10 @@ from collections import Counter
 import openpyxl
 import pytest
 
+from compliance.lists_update import update_source
 from compliance.sources import gb_ofsi
 from compliance.sources.base import EntityRecord, ParsedList, ParseError
 from compliance.store.db import get_engine
-from compliance.update import update_source
 from tests.conftest import mirror_file
 
 PARSE_SECONDS: list[float] = []

@@ -5,16 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import time
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import Session, select
 
+from compliance.lists_update import update_source
 from compliance.sources import us_ofac_cons, us_ofac_sdn
 from compliance.sources.base import EntityRecord, ParsedList, ParseError
 from compliance.sources.ofac_vocab import parse_dob, split_programs
 from compliance.store.db import get_engine
 from compliance.store.models import Entity, EntityIdentifier, EntityName, Snapshot
-from compliance.update import update_source
 from tests.conftest import DATA, MIRROR
 
 SDN_NAMES = ("sdn.csv", "add.csv", "alt.csv", "sdn_comments.csv")
@@ -411,7 +412,13 @@ def test_update_both_sources_from_mirror_server(mirror_server: str, db_url: str)
     engine = get_engine(db_url)
     sdn_outcome = update_source(engine, us_ofac_sdn.SOURCE, mirror=mirror_server)
     assert sdn_outcome.ok, sdn_outcome.error
-    assert sdn_outcome.records == 14_965 and sdn_outcome.data_date is None
+    assert sdn_outcome.records == 14_965
+    # the CSVs state no date: the server's Last-Modified (the newest file's mtime), said so
+    newest = max(
+        (MIRROR / "us_ofac_sdn" / f.name).stat().st_mtime for f in us_ofac_sdn.SOURCE.files
+    )
+    assert sdn_outcome.data_date_from == "http-last-modified"
+    assert sdn_outcome.data_date == datetime.fromtimestamp(newest, UTC).date().isoformat()
     assert any("2460 alias rows" in w for w in sdn_outcome.warnings)
     cons_outcome = update_source(engine, us_ofac_cons.SOURCE, mirror=mirror_server)
     assert cons_outcome.ok, cons_outcome.error

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from compliance.lists_update import update_source
 from compliance.sources import us_bis_dpl
 from compliance.sources.base import EntityRecord, Name, ParsedList, ParseError, Source
 from compliance.store import snapshots
@@ -31,7 +32,6 @@ from compliance.store.snapshots import (
     replace_snapshot,
     source_statuses,
 )
-from compliance.update import update_source
 from tests.conftest import MIRROR
 
 KEY = "us_bis_dpl"

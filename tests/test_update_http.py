@@ -157,7 +157,11 @@ def test_update_twice_reports_no_change(mirror_server: str, db_url: str) -> None
     before = sources_json(db_url)
     second = cli("update", "us_bis_dpl", "un_sc", "--mirror", mirror_server, "--db", db_url)
     assert second.exit_code == 0, second.output
-    assert second.stdout.count("(+0 added, -0 removed, ~0 changed)") == 2
+    assert second.stdout.count("(unchanged)") == 2  # same files: not parsed again
+    forced = cli(
+        "update", "us_bis_dpl", "un_sc", "--force", "--mirror", mirror_server, "--db", db_url
+    )
+    assert forced.stdout.count("(+0 added, -0 removed, ~0 changed)") == 2, forced.output
     after = sources_json(db_url)
     for key in ("us_bis_dpl", "un_sc"):
         assert after[key]["sha256"] == before[key]["sha256"]
@@ -210,7 +214,8 @@ def test_fault_keeps_previous_snapshot(
     assert after["un_sc"]["status"] == "ok"
     ids_after = {s.source: s.snapshot_id for s in source_statuses(get_engine(db_url))}
     assert ids_after["us_bis_dpl"] == ids_before["us_bis_dpl"]
-    assert ids_after["un_sc"] != ids_before["un_sc"]
+    assert ids_after["un_sc"] == ids_before["un_sc"]  # checked again: the same files
+    assert "ok      un_sc: 1,003 records, data date 2026-02-27 (unchanged)" in result.stdout
     table = cli("sources", "--db", db_url).stdout
     assert "us_bis_dpl last attempt" in table and failed[0].removeprefix("FAILED  ") in table
 
@@ -272,7 +277,7 @@ def test_delta_counts_on_a_modified_copy(tmp_path: Path, db_url: str) -> None:
         assert first.exit_code == 0, first.output
         assert "ok      us_trade_csl: 300 records" in first.stdout
         again = cli("update", "us_trade_csl", "--mirror", server.url, "--db", db_url)
-        assert "(+0 added, -0 removed, ~0 changed)" in again.stdout
+        assert "(unchanged)" in again.stdout  # no validators from this server: same sha256
 
         removed = [r[0] for r in subset[10:13]]
         changed = [subset[20][0], subset[30][0]]
@@ -395,7 +400,7 @@ def test_update_into_postgresql(postgres_url: str, mirror_server: str, faulty: F
     faulty.faults["un_sc/consolidated.xml"] = "html"
     second = cli("update", "us_bis_dpl", "un_sc", "--mirror", faulty.url, "--db", postgres_url)
     assert second.exit_code != 0
-    assert "(+0 added, -0 removed, ~0 changed)" in second.stdout
+    assert "(unchanged)" in second.stdout
     assert second.stderr.strip().startswith("FAILED  un_sc: consolidated.xml: not an XML document")
     after = sources_json(postgres_url)
     assert after["un_sc"]["sha256"] == before["un_sc"]["sha256"]

@@ -15,9 +15,11 @@ from compliance.cli.common import (
     print_json,
     print_table,
 )
+from compliance.cli.progress import progress_bar
+from compliance.lists_update import SourceOutcome
 from compliance.sources import all_sources
 from compliance.store.snapshots import source_statuses
-from compliance.update import SourceOutcome, update_sources
+from compliance.update import update_sources
 
 
 def update(
@@ -29,11 +31,19 @@ def update(
         typer.Option(help="Read files from DIR/<source>/<file> (or a base URL) instead."),
     ] = None,
     force: Annotated[
-        bool, typer.Option(help="Accept a new snapshot even if it shrinks a list by over half.")
+        bool,
+        typer.Option(
+            help="Re-read and reload files found unchanged, and accept a new snapshot even if "
+            "it shrinks a list by over half."
+        ),
     ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Fetch the official lists and replace each source's snapshot, all or nothing per source."""
+    """Fetch the official lists and replace each source's snapshot, all or nothing per source.
+
+    A source whose files are the same as its current snapshot's is reported unchanged and not
+    read again (over HTTP, a conditional GET answered 304 Not Modified)."""
     engine = engine_for(db)
 
     def report(o: SourceOutcome) -> None:
@@ -44,12 +54,15 @@ def update(
             typer.echo(f"FAILED  {o.error}", err=True)
             return
         d = o.delta.counts()
-        since = (
-            f"+{d['added']} added, -{d['removed']} removed, ~{d['changed']} changed"
-            if o.previous is not None
-            else "first snapshot"
-        )
+        if o.unchanged:
+            since = "unchanged"
+        elif o.previous is not None:
+            since = f"+{d['added']} added, -{d['removed']} removed, ~{d['changed']} changed"
+        else:
+            since = "first snapshot"
         date = f", data date {o.data_date}" if o.data_date else ""
+        if o.data_date and o.data_date_from == "http-last-modified":
+            date += " (HTTP Last-Modified)"
         typer.echo(f"ok      {o.source}: {o.records:,} records{date} ({since})")
         for n in o.notices:
             typer.secho(f"  !!!   {n}", err=True, bold=True, fg=typer.colors.RED)
@@ -59,10 +72,11 @@ def update(
             typer.echo(f"        ... and {len(o.warnings) - 5} more warnings")
 
     try:
-        with database_errors(engine):
+        with database_errors(engine), progress_bar(quiet) as progress:
             outcomes = update_sources(
-                engine, sources or None, mirror=mirror, force=force, on_done=report
-            )
+                engine, sources or None, mirror=mirror, force=force, on_done=report,
+                progress=progress,
+            )  # fmt: skip
     except ValueError as exc:
         fail(str(exc))
     if not all(o.ok for o in outcomes):

@@ -14,7 +14,7 @@ import typer
 from compliance.cli.common import DbOption, OutputFormat, engine_for, fail, print_json
 from compliance.rules.catalog import UnknownModelError
 from compliance.rules.chips import Classification, classify_model, classify_spec
-from compliance.rules.countries import load_groups
+from compliance.rules.country_groups import load_groups
 from compliance.rules.dated import load_dated
 from compliance.rules.license import LicenseInputError, determine_license
 from compliance.rules.regstore import current_sections, latest_changes

@@ -196,7 +196,7 @@ class Embargoes:
 
 
 def load_embargoes(engine: Any = None) -> Embargoes:
-    from compliance.rules.countries import load_groups
+    from compliance.rules.country_groups import load_groups
     from compliance.rules.license import EMBARGO_CITES
 
     groups = load_groups(engine)

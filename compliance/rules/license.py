@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from compliance.countries import country_name, to_iso2
 from compliance.rules.chips import Classification, classify_model
-from compliance.rules.countries import CountryGroups, load_groups
+from compliance.rules.country_groups import CountryGroups, load_groups
 from compliance.rules.dated import DatedRules, load_dated
 
 EMBARGO_CITES = {"CU": "15 CFR 746.2", "IR": "15 CFR 746.7", "KP": "15 CFR 746.4",

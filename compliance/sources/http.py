@@ -3,6 +3,14 @@
 Everything fetched is treated as hostile: bodies are streamed into memory only up to the cap,
 a whole-download deadline stops slow drips, redirects are limited, and the bytes are sniffed so
 an HTML error page served in place of a CSV is refused before any parser sees it.
+
+Retries are urllib3's `Retry`, mounted through requests' `HTTPAdapter`: connection failures,
+timeouts before the headers and 429/5xx answers are retried there, with exponential backoff and
+the server's Retry-After (capped). A body that breaks off, or outlasts the deadline, is fetched
+again under the same `Retry` budget, so every failure counts against one number of attempts.
+
+A fetch may be conditional: with the previous download's ETag / Last-Modified, a 304 answer
+means the publisher's file is unchanged, and no body is transferred.
 """
 
 from __future__ import annotations
@@ -14,17 +22,23 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ProtocolError
+from urllib3.util.retry import Retry
 
 from compliance import __version__
+from compliance.progress import NO_PROGRESS, Progress
 from compliance.sources.base import SourceError, SourceFile
 
 USER_AGENT = (
     f"compliance/{__version__} (open-source sanctions and export-control screening; "
     "+https://github.com/compliance-tools/compliance)"
 )
+RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
 def _env_float(name: str, default: float) -> float:
@@ -41,19 +55,54 @@ class FetchPolicy:
     # whole download, seconds (env COMPLIANCE_HTTP_DEADLINE overrides)
     deadline: float = field(default_factory=lambda: _env_float("COMPLIANCE_HTTP_DEADLINE", 600.0))
     retries: int = 3
-    # seconds before the first retry; doubles each time (env COMPLIANCE_HTTP_BACKOFF overrides)
+    # urllib3 backoff factor: no wait before the first retry, then 2x, 4x... this many seconds
+    # (env COMPLIANCE_HTTP_BACKOFF overrides)
     backoff: float = field(default_factory=lambda: _env_float("COMPLIANCE_HTTP_BACKOFF", 1.0))
     max_redirects: int = 5
     # a lower size cap than each file's own (env COMPLIANCE_HTTP_MAX_BYTES; 0 = the file's cap)
     max_bytes: int = field(default_factory=lambda: int(_env_float("COMPLIANCE_HTTP_MAX_BYTES", 0)))
+
+    def retry(self) -> Retry:
+        return _Retry(
+            total=self.retries,
+            backoff_factor=self.backoff,
+            backoff_max=120.0,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"GET"}),
+            respect_retry_after_header=True,
+            raise_on_status=False,  # the last 5xx comes back as a response, worded below
+            redirect=False,  # requests follows redirects itself, up to max_redirects
+        )
+
+
+class _Retry(Retry):
+    """urllib3's Retry, with the server's Retry-After capped: a hostile one cannot stall us."""
+
+    MAX_RETRY_AFTER = 60.0
+
+    def get_retry_after(self, response: Any) -> float | None:
+        wait = super().get_retry_after(response)
+        return None if wait is None else min(wait, self.MAX_RETRY_AFTER)
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What the previous download of a file was: its checksum and the server's validators."""
+
+    sha256: str
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)
 class FetchedFile:
     name: str
     origin: str  # URL or local path it came from
-    content: bytes
+    content: bytes  # empty when not_modified
     sha256: str
+    etag: str | None = None  # the server's validators, for the next conditional fetch
+    last_modified: str | None = None
+    not_modified: bool = False  # a 304: the same file as the previous download (no body)
 
     @property
     def size(self) -> int:
@@ -64,53 +113,131 @@ class FetchError(SourceError):
     pass
 
 
+class _BodyFailed(Exception):
+    """The body broke off or outlasted the deadline: worth another attempt."""
+
+    retry: Retry | None = None  # the budget left after the attempt that failed
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def fetch_url(
-    url: str, spec: SourceFile, policy: FetchPolicy, session: requests.Session | None = None
-) -> FetchedFile:
-    sess = session or requests.Session()
+def http_session(policy: FetchPolicy) -> requests.Session:
+    sess = requests.Session()
     sess.max_redirects = policy.max_redirects
-    last: Exception | None = None
-    for attempt in range(policy.retries + 1):
-        if attempt:
-            time.sleep(policy.backoff * 2 ** (attempt - 1))
+    sess.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"})
+    _mount(sess, policy.retry())
+    return sess
+
+
+def _mount(sess: requests.Session, retry: Retry) -> None:
+    adapter = HTTPAdapter(max_retries=retry)
+    sess.mount("http://", adapter)
+    sess.mount("https://", adapter)
+
+
+def _attempts(retry: Retry) -> int:
+    return len(retry.history) + 1
+
+
+def fetch_url(
+    url: str,
+    spec: SourceFile,
+    policy: FetchPolicy,
+    session: requests.Session | None = None,
+    *,
+    previous: Validators | None = None,
+    progress: Progress = NO_PROGRESS,
+    task: str = "",
+) -> FetchedFile:
+    """GET `url` within the policy; conditional when `previous` carries validators."""
+    sess = session or http_session(policy)
+    retry = policy.retry()
+    while True:
+        _mount(sess, retry)
         try:
-            return _fetch_once(sess, url, spec, policy)
-        except _Retryable as exc:
-            last = exc
+            return _fetch_once(sess, url, spec, policy, previous, progress, task)
+        except _BodyFailed as exc:
+            retry = exc.retry or retry
+            try:
+                retry = retry.increment("GET", url, error=ProtocolError(str(exc)))
+            except MaxRetryError:
+                tried = _attempts(retry)
+                raise FetchError(f"{exc} (after {tried} attempts)", file=spec.name) from None
+            retry.sleep()
         except requests.TooManyRedirects:
             raise FetchError(f"too many redirects from {url}", file=spec.name) from None
-    raise FetchError(f"{last} (after {policy.retries + 1} attempts)", file=spec.name)
+        except requests.RequestException as exc:
+            tried = _tried(exc, retry)
+            raise FetchError(
+                f"cannot reach {url}: {_why(exc)} (after {tried} attempts)", file=spec.name
+            ) from None
 
 
-class _Retryable(Exception):
-    pass
+def _tried(exc: requests.RequestException, retry: Retry) -> int:
+    """Attempts made when requests gave up: urllib3 raised MaxRetryError once `retry` ran out."""
+    reason = exc.args[0] if exc.args else None
+    exhausted = isinstance(reason, MaxRetryError) and isinstance(retry.total, int)
+    return retry.total + _attempts(retry) if exhausted else _attempts(retry)
+
+
+def _conditional_headers(previous: Validators | None) -> dict[str, str]:
+    headers = {}
+    if previous and previous.etag:
+        headers["If-None-Match"] = previous.etag
+    if previous and previous.last_modified:
+        headers["If-Modified-Since"] = previous.last_modified
+    return headers
 
 
 def _fetch_once(
-    sess: requests.Session, url: str, spec: SourceFile, policy: FetchPolicy
+    sess: requests.Session,
+    url: str,
+    spec: SourceFile,
+    policy: FetchPolicy,
+    previous: Validators | None,
+    progress: Progress,
+    task: str,
 ) -> FetchedFile:
     started = time.monotonic()
+    resp = sess.get(
+        url,
+        stream=True,
+        # no single wait may outlast the whole-download deadline
+        timeout=(policy.connect_timeout, min(policy.read_timeout, policy.deadline)),
+        headers=_conditional_headers(previous),
+    )
+    retry = getattr(resp.raw, "retries", None)
     try:
-        resp = sess.get(
-            url,
-            stream=True,
-            # no single wait may outlast the whole-download deadline
-            timeout=(policy.connect_timeout, min(policy.read_timeout, policy.deadline)),
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-        )
-    except requests.TooManyRedirects:
+        return _take(resp, url, spec, policy, previous, progress, task, started)
+    except _BodyFailed as exc:
+        exc.retry = retry if isinstance(retry, Retry) else None
         raise
-    except requests.RequestException as exc:
-        raise _Retryable(f"cannot reach {url}: {_why(exc)}") from None
+
+
+def _take(
+    resp: requests.Response,
+    url: str,
+    spec: SourceFile,
+    policy: FetchPolicy,
+    previous: Validators | None,
+    progress: Progress,
+    task: str,
+    started: float,
+) -> FetchedFile:
+    """The answer to one GET: a 304, an error, or the body within the cap and the deadline."""
     with resp:
-        if resp.status_code >= 500 or resp.status_code == 429:
-            raise _Retryable(f"HTTP {resp.status_code} from {url}")
+        retry = getattr(resp.raw, "retries", None)
+        tried = f" (after {_attempts(retry)} attempts)" if retry and retry.history else ""
+        etag, modified = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
+        if resp.status_code == 304 and previous is not None:
+            return FetchedFile(
+                spec.name, url, b"", previous.sha256,
+                etag or previous.etag, modified or previous.last_modified, not_modified=True,
+            )  # fmt: skip
         if resp.status_code != 200:
-            raise FetchError(f"HTTP {resp.status_code} from {url}", file=spec.name)
+            raise FetchError(f"HTTP {resp.status_code} from {url}{tried}", file=spec.name)
         cap = min(spec.max_bytes, policy.max_bytes or spec.max_bytes)
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
@@ -118,52 +245,69 @@ def _fetch_once(
                 f"{url} announces {int(declared):,} bytes, over the {cap:,}-byte cap",
                 file=spec.name,
             )
-        chunks: list[bytes] = []
-        total = 0
-        try:
-            while True:
-                # read1: at most one socket read, so a slow drip still meets the deadline check
-                chunk = resp.raw.read1(1 << 16, decode_content=True)
-                if not chunk:
-                    break
-                total += len(chunk)
-                if total > cap:
-                    raise FetchError(
-                        f"{url} sent more than the {cap:,}-byte cap; download stopped",
-                        file=spec.name,
-                    )
-                if time.monotonic() - started > policy.deadline:
-                    raise _Retryable(f"{url} took longer than {policy.deadline:g} s")
-                chunks.append(chunk)
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise _Retryable(
-                f"download of {url} broke off after {total:,} bytes (truncated): "
-                f"{exc.__class__.__name__}"
-            ) from None
-    content = b"".join(chunks)
+        content = _read_body(resp, url, spec, policy, cap, started, progress, task)
     plain = resp.headers.get("Content-Encoding") is None
     if declared and declared.isdigit() and plain and len(content) != int(declared):
-        raise _Retryable(
+        raise _BodyFailed(
             f"download of {url} is truncated: {len(content):,} of {int(declared):,} bytes"
         )
     check_kind(content, spec)
-    return FetchedFile(spec.name, url, content, _sha256(content))
+    return FetchedFile(spec.name, url, content, _sha256(content), etag, modified)
+
+
+def _read_body(
+    resp: requests.Response,
+    url: str,
+    spec: SourceFile,
+    policy: FetchPolicy,
+    cap: int,
+    started: float,
+    progress: Progress,
+    task: str,
+) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        while True:
+            # read1: at most one socket read, so a slow drip still meets the deadline check
+            chunk = resp.raw.read1(1 << 16, decode_content=True)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > cap:
+                raise FetchError(
+                    f"{url} sent more than the {cap:,}-byte cap; download stopped",
+                    file=spec.name,
+                )
+            if time.monotonic() - started > policy.deadline:
+                raise _BodyFailed(f"{url} took longer than {policy.deadline:g} s")
+            chunks.append(chunk)
+            progress.advance(task, len(chunk))
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        raise _BodyFailed(
+            f"download of {url} broke off after {total:,} bytes (truncated): "
+            f"{exc.__class__.__name__}"
+        ) from None
+    return b"".join(chunks)
 
 
 def _why(exc: requests.RequestException) -> str:
     """A connection failure in words a user can act on."""
-    text = str(exc)
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError) and reason.reason is not None:
+        reason = reason.reason
+    text = f"{reason!r} {exc}"
     if "NameResolutionError" in text or "Name or service not known" in text:
         return "the host name could not be resolved (no network? use --mirror DIR offline)"
-    if isinstance(exc, requests.ConnectTimeout):
+    if isinstance(exc, requests.ConnectTimeout) or "ConnectTimeoutError" in text:
         return "the connection timed out (ConnectTimeout)"
-    if isinstance(exc, requests.ReadTimeout):
+    if isinstance(exc, requests.ReadTimeout) or "ReadTimeoutError" in text:
         return "the server stopped sending (ReadTimeout)"
     if "Connection refused" in text:
         return "the connection was refused"
     if isinstance(exc, requests.exceptions.SSLError):
         return "the TLS certificate check failed"
-    return f"{exc.__class__.__name__}: {text[:200]}"
+    return f"{exc.__class__.__name__}: {str(exc)[:200]}"
 
 
 def read_mirror_file(directory: Path, source_key: str, spec: SourceFile) -> FetchedFile:

@@ -28,7 +28,14 @@ class Snapshot(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(index=True)
     fetched_at: datetime
-    data_date: str | None = None  # the date the files themselves state
+    # the date the data is from, only where stated (never the fetch date), and where it was
+    # stated: "file" (the files say so) or "http-last-modified" (the server's header)
+    data_date: str | None = None
+    data_date_from: str | None = None
+    # last time the publisher's files were found the same as this snapshot's (update unchanged)
+    checked_at: datetime | None = None
+    # the program and parser that read the files: other ones read unchanged files again
+    reader: str | None = None
     sha256: str | None = None  # over every file, in file order (see snapshots.combined_sha256)
     files: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     record_count: int = 0

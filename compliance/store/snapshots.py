@@ -97,8 +97,15 @@ def replace_snapshot(
     fetched_at: datetime,
     *,
     force: bool = False,
+    data_date: str | None = None,
+    data_date_from: str | None = None,
+    reader: str | None = None,
 ) -> LoadResult:
+    """`data_date` defaults to the date the files state (`parsed.data_date`), never the fetch
+    date; `data_date_from` says where a date came from ("file", "http-last-modified")."""
     records = parsed.records
+    if data_date is None and parsed.data_date:
+        data_date, data_date_from = parsed.data_date, "file"
     with engine.begin() as conn:
         _lock_source(conn, key, title)
         current = conn.execute(
@@ -130,7 +137,10 @@ def replace_snapshot(
             insert(Snapshot).values(
                 source=key,
                 fetched_at=fetched_at,
-                data_date=parsed.data_date,
+                checked_at=fetched_at,
+                data_date=data_date,
+                data_date_from=data_date_from if data_date else None,
+                reader=reader,
                 sha256=combined_sha256(files),
                 files=files,
                 record_count=len(records),
@@ -219,6 +229,56 @@ def _delete_snapshot_entities(conn: Connection, snapshot_id: int) -> None:
     conn.execute(delete(Entity).where(Entity.snapshot_id == snapshot_id))
 
 
+def current_files(engine: Engine, key: str, reader: str | None) -> dict[str, dict[str, Any]]:
+    """The current snapshot's file records (name, url, sha256, size, etag, last_modified) by
+    file name; {} when the source has no snapshot or `reader` did not read it (a new program
+    version or parser reads the same files again)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Snapshot.files, Snapshot.reader)
+            .join(SourceRow, SourceRow.current_snapshot_id == Snapshot.id)
+            .where(SourceRow.key == key)
+        ).first()
+    if row is None or row.reader != reader:
+        return {}
+    return {f["name"]: f for f in row.files or [] if f.get("name") and f.get("sha256")}
+
+
+@dataclass
+class CurrentSnapshot:
+    snapshot_id: int | None
+    record_count: int
+    data_date: str | None
+    data_date_from: str | None
+
+
+def confirm_unchanged(
+    engine: Engine, key: str, title: str, files: list[dict[str, Any]], at: datetime
+) -> CurrentSnapshot:
+    """The publisher still serves the current snapshot's files: note when that was seen (and
+    the server's latest validators), and clear a failure recorded since; the entities stay."""
+    with engine.begin() as conn:
+        _lock_source(conn, key, title)
+        snap = conn.execute(
+            select(Snapshot.id, Snapshot.sha256, Snapshot.record_count, Snapshot.data_date,
+                   Snapshot.data_date_from)
+            .join(SourceRow, SourceRow.current_snapshot_id == Snapshot.id)
+            .where(SourceRow.key == key)
+        ).first()  # fmt: skip
+        if snap is None:
+            return CurrentSnapshot(None, 0, None, None)
+        if snap.sha256 == combined_sha256(files):
+            conn.execute(
+                update(Snapshot).where(Snapshot.id == snap.id).values(checked_at=at, files=files)
+            )
+        conn.execute(
+            update(SourceRow)
+            .where(SourceRow.key == key)
+            .values(last_attempt_at=at, last_status="ok", last_error=None)
+        )
+    return CurrentSnapshot(snap.id, snap.record_count, snap.data_date, snap.data_date_from)
+
+
 def record_failure(
     engine: Engine, key: str, title: str, error: str, files: list[dict[str, Any]], at: datetime
 ) -> None:
@@ -251,13 +311,19 @@ class SourceStatus:
     source: str
     title: str
     records: int
-    data_date: str | None
+    data_date: str | None  # only where the files or the server state one; never the fetch date
     fetched_at: str | None
     sha256: str | None
     status: str
     snapshot_id: int | None
     last_error: str | None
     last_attempt_at: str | None
+    data_date_from: str | None = None  # "file" | "http-last-modified" | None
+    checked_at: str | None = None  # last time an update found the same files (or fetched them)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
 
 
 def source_statuses(engine: Engine) -> list[SourceStatus]:
@@ -285,11 +351,9 @@ def source_statuses(engine: Engine) -> list[SourceStatus]:
                     status=status,
                     snapshot_id=snap.id if snap else None,
                     last_error=s.last_error,
-                    last_attempt_at=(
-                        s.last_attempt_at.isoformat(timespec="seconds")
-                        if s.last_attempt_at
-                        else None
-                    ),
+                    last_attempt_at=_iso(s.last_attempt_at),
+                    data_date_from=snap.data_date_from if snap else None,
+                    checked_at=_iso(snap.checked_at) if snap else None,
                 )
             )
     return out

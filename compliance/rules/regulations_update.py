@@ -1,20 +1,19 @@
-"""`compliance update` for the regulation texts: fetch the eCFR pieces, store them, and say
-loudly when a section the chip rules depend on changed, or when the 3A090 thresholds in the
-text no longer match the encoded ones."""
+"""Updating the regulation texts, which `compliance update` runs after the lists: fetch the
+eCFR pieces, store them, and say loudly when a section the chip rules depend on changed, or
+when the 3A090 thresholds in the text no longer match the encoded ones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy.engine import Engine
 
+from compliance.lists_update import SourceOutcome, fetch_files
+from compliance.progress import NO_PROGRESS, Progress
 from compliance.rules.regstore import save_sections
 from compliance.rules.thresholds import check_text
 from compliance.sources import ecfr
 from compliance.sources.base import SourceError
 from compliance.sources.http import FetchPolicy, maybe_gunzip
 from compliance.store.snapshots import Delta, now
-from compliance.update import SourceOutcome, fetch_files
 
 
 def update_regulations(
@@ -23,11 +22,15 @@ def update_regulations(
     mirror: str | None = None,
     force: bool = False,
     policy: FetchPolicy | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> SourceOutcome:
     source = ecfr.SOURCE
     at = now()
+    progress.start(source.key, f"{source.key}: download")
     try:
-        fetched = fetch_files(source, mirror, policy or FetchPolicy())  # type: ignore[arg-type]
+        policy = policy or FetchPolicy()
+        fetched = fetch_files(source, mirror, policy, progress=progress)  # type: ignore[arg-type]
+        progress.update(source.key, description=f"{source.key}: parse")
         contents = {
             n: maybe_gunzip(f.content, ecfr.SourceFile(n, f.origin, "xml"))
             for n, f in fetched.items()
@@ -39,6 +42,8 @@ def update_regulations(
         if not message.startswith(source.key):
             message = f"{source.key}: {message}"
         return SourceOutcome(source.key, ok=False, error=f"{message}; stored texts kept")
+    finally:
+        progress.finish(source.key)
     urls = {n: f.origin for n, f in fetched.items()}
     changes, first = save_sections(engine, parsed.sections, parsed.ecfr_date, urls, at)
     notices = [
@@ -61,10 +66,7 @@ def update_regulations(
         previous=None if first else len(parsed.sections),
         warnings=warnings,
         data_date=parsed.ecfr_date,
+        data_date_from="file" if parsed.ecfr_date else None,
         notices=notices,
         delta=Delta(changed=[c.key for c in changes]),
     )
-
-
-# Non-list updaters `compliance update` runs after the list sources, by key.
-UPDATERS: dict[str, Callable[..., SourceOutcome]] = {ecfr.KEY: update_regulations}
