@@ -15,6 +15,7 @@ SOURCE_MODULES: tuple[str, ...] = (
     "un_sc",
     "gb_ofsi",
     "eu_fsf",
+    "ca_sema",
     "federal_register",
 )
 
