@@ -16,6 +16,7 @@ SOURCE_MODULES: tuple[str, ...] = (
     "gb_ofsi",
     "eu_fsf",
     "ca_sema",
+    "au_dfat",
     "federal_register",
 )
 
