@@ -174,7 +174,10 @@ def person_alias(alias: str, given: str, last: str) -> str:
 
 def birth_dates(text: str) -> list[str]:
     """ISO dates or years in a free-text DateOfBirth ('1972-08-10 or 1972-08-11', '1964-03',
-    '1939'); other formats ('12 March 1960') through the shared date reader."""
+    '1939'); a whole text in another format ('12 March 1960') through the shared date reader."""
+    whole = iso_date(text, day_first=True)
+    if whole:
+        return [whole]
     found: list[str] = []
     for m in _ISO.finditer(text):
         year, month, day = m.groups()
@@ -182,10 +185,6 @@ def birth_dates(text: str) -> list[str]:
         if month and not 1 <= int(month) <= 12:
             value = None
         if value and 1850 <= int(year) <= 2100 and value not in found:
-            found.append(value)
-    if not found:
-        value = iso_date(text, day_first=True)
-        if value:
             found.append(value)
     return found
 
