@@ -209,9 +209,14 @@ def citizenships(text: str) -> tuple[list[str], list[str]]:
 
 
 def _place_country(text: str) -> str | None:
-    """The country a place or address ends with: 'Tehran, Iran' -> IR."""
-    last = re.sub(r"\([^)]*\)", " ", text).rstrip(" .;,").rsplit(",", 1)[-1]
-    return country_code(last) or country_code(text)
+    """The country a place or address names, looked for from its end: 'Tehran, Iran' -> IR,
+    'St. Petersburg, Russia, 197022, PO Box 128' -> RU."""
+    parts = re.sub(r"\([^)]*\)", " ", text).rstrip(" .;,").split(",")
+    for part in reversed(parts):
+        code = country_code(part)
+        if code:
+            return code
+    return None
 
 
 # --- the workbook -------------------------------------------------------------------------
