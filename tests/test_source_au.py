@@ -9,17 +9,29 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from compliance.screening import Query, screen
 from compliance.sources import all_sources, au_dfat
 from compliance.sources.base import EntityRecord, Name, ParsedList, ParseError
 from compliance.store.db import get_engine
 from tests.conftest import MIRROR, mirror_file
+from tests.test_reliability_properties import (
+    PARSER_SETTINGS,
+    PREFIXES,
+    _pick,
+    mutate_bytes,
+    mutate_cells,
+    run_parser,
+    xlsx,
+)
 from tests.test_source_gb import _with_dimension
 from tests.test_update_http import FaultServer, cli, sources_json
 
@@ -356,3 +368,39 @@ def test_listed_names_are_found(
     assert (top.source, top.source_id) == ("au_dfat", entry)
     assert top.score >= 85 and top.snapshot["sha256"]
     assert top.lists == [au_dfat.LIST_NAME]
+
+
+# --- property tests (the same checks test_reliability_properties.py applies to every parser) --
+
+
+@cache
+def real_rows() -> tuple[tuple[Any, ...], ...]:
+    src = openpyxl.load_workbook(MIRROR / au_dfat.KEY / au_dfat.FILE, read_only=True)
+    rows = tuple(src.worksheets[0].iter_rows(values_only=True, max_row=300, max_col=14))
+    src.close()
+    return rows
+
+
+@PARSER_SETTINGS
+@given(data=st.data())
+def test_parser_survives_mutated_real_records(data: st.DataObject) -> None:
+    rows = real_rows()
+    head = ["" if c is None else str(c) for c in rows[0]]
+    body = [
+        ["" if c is None else str(c) for c in r] for r in _pick(data, list(rows[1:]), 6, "rows")
+    ]
+    i = data.draw(st.integers(0, len(body) - 1), label="damaged row")
+    body[i] = mutate_cells(data, body[i])
+    if data.draw(st.integers(0, 4), label="damage header") == 0:
+        head = mutate_cells(data, head)
+    blob = xlsx([head, *body], "Sheet1")
+    if data.draw(st.integers(0, 3), label="zip damage") == 0:
+        blob = mutate_bytes(data, blob)
+    run_parser(au_dfat.parse, {au_dfat.FILE: blob})
+
+
+@PARSER_SETTINGS
+@given(data=st.data())
+def test_parser_survives_arbitrary_bytes(data: st.DataObject) -> None:
+    prefix = data.draw(st.sampled_from(PREFIXES), label="prefix")
+    run_parser(au_dfat.parse, {au_dfat.FILE: prefix + data.draw(st.binary(max_size=3000))})

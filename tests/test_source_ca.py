@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from compliance.screening import Query, screen
@@ -17,6 +19,7 @@ from compliance.sources import all_sources, ca_sema
 from compliance.sources.base import EntityRecord, ParsedList, ParseError
 from compliance.store.db import get_engine
 from tests.conftest import MIRROR, mirror_file
+from tests.test_reliability_properties import PARSER_SETTINGS, PREFIXES, real_xml, run_parser
 from tests.test_update_http import FaultServer, cli, sources_json
 
 PATH = f"{ca_sema.KEY}/{ca_sema.FILE}"
@@ -301,3 +304,20 @@ def test_listed_names_are_found(
     assert (top.source, top.source_id) == ("ca_sema", entry)
     assert top.score >= 85 and top.snapshot["sha256"]
     assert top.lists == [ca_sema.LIST_NAME]
+
+
+# --- property tests (the same checks test_reliability_properties.py applies to every parser) --
+
+
+@PARSER_SETTINGS
+@given(data=st.data())
+def test_parser_survives_mutated_real_records(data: st.DataObject) -> None:
+    path = str(MIRROR / ca_sema.KEY / ca_sema.FILE)
+    run_parser(ca_sema.parse, {ca_sema.FILE: real_xml(data, path, (("", "record"),), most=4)})
+
+
+@PARSER_SETTINGS
+@given(data=st.data())
+def test_parser_survives_arbitrary_bytes(data: st.DataObject) -> None:
+    prefix = data.draw(st.sampled_from(PREFIXES), label="prefix")
+    run_parser(ca_sema.parse, {ca_sema.FILE: prefix + data.draw(st.binary(max_size=3000))})

@@ -59,7 +59,7 @@ NAME_KINDS = {
     "previously listed as": "fka",
 }
 _EMPTY = {"", "na", "n/a", "none", "-", "unknown"}
-_REFERENCE = re.compile(r"(\d+)(\S*)")
+_REFERENCE = re.compile(r"(\d{1,12})(\S*)")
 MAX_RANGE_YEARS = 10  # a wider "Between 1950 and 1970" keeps only its two ends
 
 # --- dates of birth -----------------------------------------------------------------------
@@ -297,7 +297,11 @@ def _rows(ws: Any, warnings: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
         values = values[:width]
         if not any(_clean(v) for v in values):
             continue  # blank rows (the real file ends with some)
-        yield line, {name: values[i] if i < len(values) else None for name, i in columns.items()}
+        yield line, {name: _at(values, columns.get(name)) for name in HEADER}
+
+
+def _at(values: tuple[Any, ...], i: int | None) -> Any:
+    return values[i] if i is not None and i < len(values) else None
 
 
 # --- one listing --------------------------------------------------------------------------

@@ -274,7 +274,10 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
             continue
         entry = _record(rec, warnings)
         if entry.source_id in seen:  # the same Country, Schedule and Item twice
-            unique = f"{entry.source_id}-h{_short_hash(entry.name)}"
+            unique, n = f"{entry.source_id}-h{_short_hash(entry.name)}", 1
+            while unique in seen:  # the very same record again
+                n += 1
+                unique = f"{entry.source_id}-h{_short_hash(entry.name)}-{n}"
             warnings.append(
                 f"{FILE} line {rec.sourceline}: {entry.source_id} repeated ({entry.name!r}); "
                 f"id {unique}"
