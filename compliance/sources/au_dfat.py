@@ -326,28 +326,9 @@ class _Listing:
         for line, value in self.unknown_kinds:
             warnings.append(f"{FILE} line {line}: unknown Name Type {value!r}; read as aka")
         type_text = _clean(first["Type"])
-        kind = TYPES.get(type_text.lower(), "unknown")
-        others = {_clean(r["Type"]).lower() for _, r in self.rows} - {"", type_text.lower()}
-        if others or kind == "unknown":
-            warnings.append(
-                f"{FILE}: Reference {self.ref} has Type {type_text!r}"
-                + (f" (other rows: {', '.join(sorted(others))})" if others else "")
-            )
-        dates: list[str] = []
-        unread: list[str] = []
-        for _, r in self.rows:
-            found = _cell_dates(r["Date of Birth"])
-            raw = _clean(r["Date of Birth"])
-            if not found and raw.lower() not in _EMPTY and raw not in unread:
-                unread.append(raw)
-                warnings.append(f"{FILE}: Reference {self.ref}: no date in Date of Birth {raw!r}")
-            dates.extend(d for d in found if d not in dates)
-        nationalities: list[str] = []
-        for value in text["Citizenship"]:
-            codes, unknown = citizenships(value)
-            nationalities.extend(c for c in codes if c not in nationalities)
-            for part in unknown:
-                warnings.append(f"{FILE}: Reference {self.ref}: citizenship {part!r} not read")
+        kind = self._kind(type_text, warnings)
+        dates = self._birth_dates(warnings)
+        nationalities = self._nationalities(text["Citizenship"], warnings)
         places = [p for v in text["Place of Birth"] for p in enumerated(v)]
         addresses = [
             Address(full=a, country=a.rsplit(",", 1)[-1].strip(), country_code=_place_country(a))
@@ -383,6 +364,37 @@ class _Listing:
             },
             raw={"rows": [{k: _clean(v) for k, v in r.items() if _clean(v)} for _, r in self.rows]},
         )
+
+    def _kind(self, type_text: str, warnings: list[str]) -> str:
+        kind = TYPES.get(type_text.lower(), "unknown")
+        others = {_clean(r["Type"]).lower() for _, r in self.rows} - {"", type_text.lower()}
+        if others or kind == "unknown":
+            warnings.append(
+                f"{FILE}: Reference {self.ref} has Type {type_text!r}"
+                + (f" (other rows: {', '.join(sorted(others))})" if others else "")
+            )
+        return kind
+
+    def _birth_dates(self, warnings: list[str]) -> list[str]:
+        dates: list[str] = []
+        unread: list[str] = []
+        for _, r in self.rows:
+            found = _cell_dates(r["Date of Birth"])
+            raw = _clean(r["Date of Birth"])
+            if not found and raw.lower() not in _EMPTY and raw not in unread:
+                unread.append(raw)
+                warnings.append(f"{FILE}: Reference {self.ref}: no date in Date of Birth {raw!r}")
+            dates.extend(d for d in found if d not in dates)
+        return dates
+
+    def _nationalities(self, values: list[str], warnings: list[str]) -> list[str]:
+        out: list[str] = []
+        for value in values:
+            codes, unknown = citizenships(value)
+            out.extend(c for c in codes if c not in out)
+            for part in unknown:
+                warnings.append(f"{FILE}: Reference {self.ref}: citizenship {part!r} not read")
+        return out
 
     def _cells(self, column: str) -> list[str]:
         return [_clean(r[column]) for _, r in self.rows]
