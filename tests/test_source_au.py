@@ -159,6 +159,14 @@ def test_citizenships_and_countries(records: dict[str, EntityRecord]) -> None:
     assert putin.programs == ["Autonomous (Russia)"]
 
 
+def test_company_imo_numbers_become_identifiers(parsed: ParsedList) -> None:
+    with_imo = {r.source_id: [(i.type, i.number) for i in r.identifiers] for r in parsed.records}
+    with_imo = {k: v for k, v in with_imo.items() if v}
+    assert len(with_imo) == 15  # DPRK shipping companies: "IMO Number: 5342883."
+    assert with_imo["3164"] == [("IMO", "5342883")]  # CHONGCHONGANG SHIPPING COMPANY
+    assert with_imo["3292"] == [("IMO", "1556069")]  # "... IMO 1556069 Registered vessel"
+
+
 def test_birth_date_formats() -> None:
     cases = {
         "a) 1/01/1968 b) 23-Apr-68": ("1968-01-01", "1968-04-23"),

@@ -31,6 +31,7 @@ from compliance.countries import to_iso2
 from compliance.sources.base import (
     Address,
     EntityRecord,
+    Identifier,
     Name,
     ParsedList,
     ParseError,
@@ -59,6 +60,7 @@ NAME_KINDS = {
     "previously listed as": "fka",
 }
 _EMPTY = {"", "na", "n/a", "none", "-", "unknown"}
+_IMO = re.compile(r"\bIMO(?:\s+(?:number|no\.?))?\s*:?\s*(\d{7})\b", re.IGNORECASE)
 _REFERENCE = re.compile(r"(\d{1,12})(\S*)")
 MAX_RANGE_YEARS = 10  # a wider "Between 1950 and 1970" keeps only its two ends
 
@@ -348,6 +350,10 @@ class _Listing:
             programs=text["Committees"],
             lists=[LIST_NAME],
             addresses=addresses,
+            identifiers=[
+                Identifier("IMO", n)
+                for n in dict.fromkeys(_IMO.findall(" ".join(text["Additional Information"])))
+            ],
             dates_of_birth=dates,
             nationalities=nationalities,
             countries=countries,
