@@ -15,6 +15,8 @@ SOURCE_MODULES: tuple[str, ...] = (
     "un_sc",
     "gb_ofsi",
     "eu_fsf",
+    "ca_sema",
+    "au_dfat",
     "federal_register",
 )
 
