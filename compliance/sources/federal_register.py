@@ -29,6 +29,7 @@ from typing import Any
 from lxml import etree
 
 from compliance.countries import to_iso2
+from compliance.policy import LICENSE_REQUIRED, ListPolicy, SubList
 from compliance.sources.base import (
     Address,
     EntityRecord,
@@ -390,6 +391,19 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     )
 
 
+# The Entity List as a sub-list of the sources that republish it (the CSL).
+ENTITY_LIST = SubList(
+    "EL",
+    "Entity List",
+    LICENSE_REQUIRED,
+    "export_control",
+    labels=("Entity List (EL)",),
+    publisher="BIS",
+    why="a license is required for the items the entry names, reviewed under its license "
+    "policy (15 CFR 744.11, Supp. No. 4 to part 744)",
+)
+
+
 SOURCE = Source(
     key=KEY,
     title="BIS Entity List additions (Federal Register rules)",
@@ -397,7 +411,13 @@ SOURCE = Source(
     files=(SourceFile(DOCUMENTS, DOCUMENTS_URL, "json", required=False, max_bytes=20_000_000),),
     parse=parse,
     homepage="https://www.federalregister.gov/agencies/industry-and-security-bureau",
-    prohibitive=False,
     discover=discover,
     mirror_key=MIRROR_KEY,
+    policy=ListPolicy(
+        display="BIS Entity List",
+        category=ENTITY_LIST.category,
+        decision=ENTITY_LIST.decision,
+        rank=70,
+        why=ENTITY_LIST.why,
+    ),
 )
