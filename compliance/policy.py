@@ -12,11 +12,12 @@ and, for a source that mixes lists (the CSL: SDN, Entity List, UVL...), the same
 
 from __future__ import annotations
 
+import hashlib
 import re
-import unicodedata
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import CodeType
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 BLOCK, LICENSE_REQUIRED, REVIEW, CLEAR, ERROR = (
@@ -132,12 +133,20 @@ class ListPolicy:
         return shared or (source, entry.source_id)
 
     def fingerprint(self) -> str:
-        """What changes grouping or ranking, as text (the index cache key includes it)."""
+        """What changes grouping or ranking, as text (the index cache key includes it): the
+        rank, the sub-lists, and the merge key with the code of the module defining it."""
         fn = self.merge_key
-        code = getattr(fn, "__code__", None)
         where = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}" if fn else ""
         subs = [(s.code, s.publisher) for s in self.sub_lists]
-        return f"{self.rank}|{subs}|{where}|{_code_text(code) if code else ''}"
+        return f"{self.rank}|{subs}|{where}|{_module_digest(fn) if fn else ''}"
+
+
+def _module_digest(fn: Callable[..., Any]) -> str:
+    module = sys.modules.get(getattr(fn, "__module__", ""))
+    try:
+        return hashlib.sha256(Path(module.__file__ or "").read_bytes()).hexdigest()[:12]
+    except (AttributeError, OSError, TypeError):
+        return ""
 
 
 def unknown_policy(source: str) -> ListPolicy:
@@ -149,12 +158,6 @@ def unknown_policy(source: str) -> ListPolicy:
         decision=REVIEW,
         why="no policy is registered for this source",
     )
-
-
-def _code_text(code: CodeType) -> str:
-    """A function's code as text that is the same in every process (no object addresses)."""
-    consts = [_code_text(c) if isinstance(c, CodeType) else repr(c) for c in code.co_consts]
-    return f"{code.co_code.hex()}|{consts}|{code.co_names}"
 
 
 def _check(decision: str, category: str, what: str) -> None:
@@ -176,8 +179,11 @@ def ofac_key(ent_num: Any) -> tuple[str, ...] | None:
 def denial_order_key(name: str, effective_date: Any) -> tuple[str, ...] | None:
     """A BIS denial order by the denied party's name and the order's date (dpl.txt and the
     CSL's DPL rows)."""
-    folded = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()
-    compact = re.sub(r"[^0-9a-z]+", "", folded.casefold())
+    # The matcher's normalisation sets legal forms aside ("GLOBE METALS AB" = "GLOBE METALS",
+    # which dpl.txt writes both ways); imported here, as only the index computes merge keys.
+    from compliance.matching.normalize import normalize_name
+
+    compact = normalize_name(name or "").compact
     return ("dpl", compact, str(effective_date or "")) if compact else None
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+from pathlib import Path
 
+from compliance import policy as policy_module
 from compliance.policy import ListPolicy, unknown_policy
 from compliance.sources.base import Source
 
@@ -24,6 +26,7 @@ SOURCE_MODULES: tuple[str, ...] = (
     "eu_fsf",
     "federal_register",
 )
+_POLICY_CODE = hashlib.sha256(Path(policy_module.__file__ or "").read_bytes()).hexdigest()
 _BUILTIN: dict[str, Source] = {}
 _REGISTERED: dict[str, Source] = {}
 
@@ -65,4 +68,5 @@ def policy_of(key: str) -> ListPolicy:
 def policy_fingerprint() -> str:
     """Changes whenever a policy changes how listings are grouped or ranked."""
     text = "|".join(f"{k}:{s.policy.fingerprint()}" for k, s in sorted(all_sources().items()))
+    text += _POLICY_CODE  # the shared merge keys (OFAC, denial order, UN reference)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
