@@ -113,6 +113,15 @@ def test_non_sdn_treasury_list_is_review(db: str) -> None:
     assert r.decision == "REVIEW"
 
 
+def test_unverified_list_is_review_not_license(db: str) -> None:
+    """Issue 12: the UVL requires no license by itself (15 CFR 744.15): a sure match is REVIEW."""
+    uvl = entity(db, "us_trade_csl", "Able Supply Chain Limited")
+    r = decide(db, end_user="Able Supply Chain Limited")
+    hit = next(x for x in party_reasons(r) if x["source_id"] == uvl.source_id)
+    assert hit["score"] == 100 and hit["decision"] == "REVIEW" and r.decision == "REVIEW"
+    assert hit["list"] == "CSL · UVL" and hit["sub_lists"] == ["UVL"]
+
+
 @pytest.mark.parametrize(
     ("destination", "cite"),
     [
