@@ -27,6 +27,8 @@ from compliance.matching.score import (
     NameScore,
     score_names,
 )
+from compliance.policy import DECISION_RANK, Hit
+from compliance.sources import all_sources, policy_of
 
 DEFAULT_THRESHOLD = 85.0
 ALGORITHMS = ("default", "ofac")
@@ -66,6 +68,11 @@ class Match:
     entity_id: int
     content_hash: str
     sources: list[dict[str, Any]] = field(default_factory=list)
+    # From the lists' policies (compliance.policy), over every source publishing the listing:
+    list_name: str = ""  # the list that decides, as shown: "CSL · Entity List"
+    sub_lists: list[str] = field(default_factory=list)  # "Entity List", "SDN", "NS-CMIC"...
+    decision: str = ""  # what a sure match means: BLOCK, LICENSE_REQUIRED or REVIEW
+    category: str = ""  # sanctions, export_control or other
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -274,7 +281,7 @@ class Screener:
             members = [idx.entities[m] for m in idx.groups[idx.entities[top.entity].group]]
             members.sort(key=lambda e: _source_rank(e.source))
             matches.append(self._to_match(top, members))
-        matches.sort(key=lambda m: (-m.score, m.source, m.source_id))
+        matches.sort(key=lambda m: (-m.score, _source_rank(m.source), m.source_id))
         return matches[: max(limit, 0)] if limit else matches
 
     def _to_match(self, sc: _Scored, members: list[EntityInfo]) -> Match:
@@ -315,6 +322,9 @@ class Screener:
             effect = qual["effect"]
             tag = f" ({effect:+g})" if isinstance(effect, (int, float)) and effect else ""
             explanation += f"; {qual['detail']}{tag}"
+        hits = [_hit(m) for m in members]
+        deciding = max(hits, key=lambda h: DECISION_RANK[h.decision])  # members are ranked
+        sub_lists = list(dict.fromkeys(name for h in hits for name in h.sub_lists))
         return Match(
             source=ent.source,
             source_id=ent.source_id,
@@ -337,40 +347,49 @@ class Screener:
                     "source": m.source,
                     "source_id": m.source_id,
                     "snapshot": idx.snapshots.get(m.snapshot_id, {}),
+                    "list_name": h.list_name,
+                    "decision": h.decision,
                 }
-                for m in members
+                for m, h in zip(members, hits, strict=True)
             ],
+            list_name=deciding.list_name,
+            sub_lists=sub_lists,
+            decision=deciding.decision,
+            category=deciding.category,
         )
 
 
-_SOURCE_ORDER = (
-    "us_ofac_sdn",
-    "us_ofac_cons",
-    "us_bis_dpl",
-    "un_sc",
-    "gb_ofsi",
-    "eu_fsf",
-    "us_bis_entity_list_fr",
-    "us_trade_csl",
-)
+def _source_rank(source: str) -> tuple[int, str]:
+    """Where a source's entries come when several are shown: its policy's rank."""
+    return policy_of(source).rank, source
 
 
-def _source_rank(source: str) -> int:
-    return _SOURCE_ORDER.index(source) if source in _SOURCE_ORDER else len(_SOURCE_ORDER)
+def _hit(e: EntityInfo) -> Hit:
+    return policy_of(e.source).hit(e.lists, e.fields)
+
+
+_TYPE_ALIASES = {
+    "individual": "person",
+    "entity": "organization",
+    "org": "organization",
+    "company": "organization",
+    "ship": "vessel",
+}
+
+
+def _type_aliases() -> dict[str, str]:
+    """Type words users may give: ours, and each list's own (CSL "Individual", "Entity")."""
+    words = dict(_TYPE_ALIASES)
+    for source in all_sources().values():
+        words.update(source.policy.vocabulary.types)
+    return words
 
 
 def _check_type(value: str | None) -> str | None:
     if not value:
         return None
     v = value.strip().lower()
-    aliases = {
-        "individual": "person",
-        "entity": "organization",
-        "org": "organization",
-        "company": "organization",
-        "ship": "vessel",
-    }
-    v = aliases.get(v, v)
+    v = _type_aliases().get(v, v)
     if v not in ("person", "organization", "vessel", "aircraft"):
         raise ScreeningError(
             f"unknown type {value!r}; use person, organization, vessel or aircraft"

@@ -86,7 +86,7 @@ def test_sdn_row_of_the_csl_blocks_and_thresholds_move_it(db: str) -> None:
     r = decide(db, end_user="Banco Nacional Cuba")  # a variation of the listed name
     hit = next(x for x in party_reasons(r) if x["source_id"] == sdn.source_id)
     assert r.decision == "BLOCK" and hit["decision"] == "BLOCK"
-    assert "(SDN)" in hit["list"] and 90 <= hit["score"] < 100
+    assert hit["list"] == "CSL · SDN" and hit["sub_lists"] == ["SDN"] and 90 <= hit["score"] < 100
     # the same match under a stricter block threshold is only a possible match
     strict = decide(db, block=hit["score"] + 0.5, end_user="Banco Nacional Cuba")
     assert strict.decision == "REVIEW"
@@ -101,7 +101,7 @@ def test_entity_list_needs_license_with_requirement_and_policy(db: str) -> None:
     assert hit["decision"] == "LICENSE_REQUIRED" and r.decision in ("LICENSE_REQUIRED", "BLOCK")
     assert hit["license_requirement"] == el.fields["license_requirement"]
     assert hit["license_policy"] == el.fields["license_policy"]
-    assert "Entity List" in hit["list"]
+    assert hit["list"] == "CSL · Entity List" and hit["category"] == "export_control"
     assert el.fields["license_policy"][:30] in hit["text"]
 
 
@@ -109,8 +109,17 @@ def test_non_sdn_treasury_list_is_review(db: str) -> None:
     cmic = entity(db, "us_trade_csl", "CHINA MOBILE LIMITED")
     r = decide(db, customer="China Mobile Limited")
     hit = next(x for x in party_reasons(r) if x["source_id"] == cmic.source_id)
-    assert hit["decision"] == "REVIEW" and "(CMIC)" in hit["list"]
+    assert hit["decision"] == "REVIEW" and hit["list"] == "CSL · NS-CMIC"
     assert r.decision == "REVIEW"
+
+
+def test_unverified_list_is_review_not_license(db: str) -> None:
+    """Issue 12: the UVL requires no license by itself (15 CFR 744.15): a sure match is REVIEW."""
+    uvl = entity(db, "us_trade_csl", "Able Supply Chain Limited")
+    r = decide(db, end_user="Able Supply Chain Limited")
+    hit = next(x for x in party_reasons(r) if x["source_id"] == uvl.source_id)
+    assert hit["score"] == 100 and hit["decision"] == "REVIEW" and r.decision == "REVIEW"
+    assert hit["list"] == "CSL · UVL" and hit["sub_lists"] == ["UVL"]
 
 
 @pytest.mark.parametrize(

@@ -329,3 +329,32 @@ def test_a_bracketed_abbreviation_at_the_end_is_not_part_of_the_name(screener):
     # brackets inside a name name another company: not the same name
     vietnam = [m for m in result.matches if "(Vietnam)" in m.name]
     assert all(m.score < 100 for m in vietnam)
+
+
+def test_csl_hit_names_its_sub_list_type_citation_and_license(screener):
+    """Issue 10: Huawei's Entity List entry is three CSL rows; it is one hit, shown as
+    "CSL · Entity List", typed organization, with every FR citation and the license terms."""
+    result = screener.screen(Query("Huawei Technologies"), limit=20)
+    el = [m for m in result.matches if m.name == "Huawei Technologies Co., Ltd. (Huawei)"]
+    assert len(el) == 1
+    m = el[0]
+    assert m.list_name == "CSL · Entity List" and m.sub_lists == ["Entity List"]
+    assert m.decision == "LICENSE_REQUIRED" and m.category == "export_control"
+    assert m.type == "organization" and m.fields["type_inferred"] is True
+    assert {"84 FR 22961", "84 FR 22963", "87 FR 8180"} <= set(
+        m.fields["federal_register_notice"].split(", ")
+    )
+    assert m.fields["license_policy"] == "Presumption of denial"
+    assert m.fields["license_requirement"].startswith("For all items subject to the EAR")
+    assert m.sources[0]["list_name"] == "CSL · Entity List"
+    # OFAC's CMIC entry is republished by the CSL: one hit, named by OFAC's own list first
+    cmic = next(m for m in result.matches if m.name == "HUAWEI TECHNOLOGIES CO., LTD.")
+    assert [s["source"] for s in cmic.sources] == ["us_ofac_cons", "us_trade_csl"]
+    assert cmic.list_name == "OFAC Non-SDN Lists · NS-CMIC" and cmic.decision == "REVIEW"
+    assert cmic.sources[1]["list_name"] == "CSL · NS-CMIC"
+
+
+def test_a_type_in_a_lists_own_words(screener):
+    """--type takes the CSL's words (Individual / Entity) too."""
+    assert hits(screener, "Huawei Technologies Co., Ltd.", type="Entity")
+    assert not hits(screener, "Huawei Technologies Co., Ltd.", type="Individual")

@@ -21,6 +21,8 @@ from tests.conftest import MIRROR
 CSV_PATH = MIRROR / "us_trade_csl" / "consolidated.csv"
 JSON_FIXTURE = Path(__file__).parent / "fixtures" / "us_trade_csl" / "consolidated.json"
 EL = "Entity List (EL) - Bureau of Industry and Security"
+DPL = "Denied Persons List (DPL) - Bureau of Industry and Security"
+EL_CAEIT = "China Academy of Electronics and Information Technology"
 SDN = "Specially Designated Nationals (SDN) - Treasury Department"
 # Rows per sub-list, as stated in MANIFEST.md.
 MANIFEST_ROWS = {
@@ -58,16 +60,62 @@ def test_counts_match_manifest(parsed: csl.ParsedList) -> None:
 
 
 def test_rows_sharing_an_id_become_one_entity(parsed: csl.ParsedList) -> None:
-    # 71 Treasury ids appear on 2-3 sub-lists (SDN+SSI+CAP...), one CAPTA id twice: 14,048 ids.
+    # 71 Treasury ids appear on 2-3 sub-lists (SDN+SSI+CAP...), one CAPTA id twice: 14,048 ids;
+    # then 107 BIS rows that are 49 entries (one row per address) collapse: 13,990 entities.
     ids = [r.source_id for r in parsed.records]
-    assert len(ids) == len(set(ids)) == 14_048
+    assert len(ids) == len(set(ids)) == 13_990
     entities = Counter(sub for r in parsed.records for sub in r.lists)
     expected = dict(MANIFEST_ROWS)
     expected["Capta List (CAP) - Treasury Department"] = 52  # BANK OF KUNLUN is listed twice
+    expected[EL] = 2_001 - (64 - 31)  # 64 rows of 31 entries
+    expected[DPL] = 462 - (43 - 18)  # 43 rows of 18 denial orders
     assert entities == expected
-    merged = [r for r in parsed.records if len(r.raw["rows"]) > 1]
+    merged = [r for r in parsed.records if len(r.raw["rows"]) > 1 and r.fields["entity_number"]]
     assert len(merged) == 71
     assert all(r.fields["list_codes"][0] == r.fields["list_code"] for r in merged)
+    collapsed = [
+        r for r in parsed.records if len(r.raw["rows"]) > 1 and not r.fields["entity_number"]
+    ]
+    assert Counter(r.fields["list_code"] for r in collapsed) == {"EL": 31, "DPL": 18}
+    assert sum(len(r.raw["rows"]) for r in collapsed) == 64 + 43 == 14_048 - 13_990 + 49
+    for r in parsed.records:  # every row's _id is kept; the entity has the smallest
+        assert r.fields["row_ids"] == sorted(row["_id"] for row in r.raw["rows"]) or (
+            len(set(r.fields["row_ids"])) == 1
+        )
+        assert r.source_id == min(r.fields["row_ids"])
+
+
+def test_rows_of_one_entry_become_one_hit(parsed: csl.ParsedList) -> None:
+    """Huawei's Entity List entry is three rows (addresses added by later rules): one entity with
+    every address and FR citation. Rows under other license terms or another order stay apart."""
+    huawei = [r for r in parsed.records if r.name == "Huawei Technologies Co., Ltd. (Huawei)"]
+    assert len(huawei) == 1
+    h = huawei[0]
+    assert h.source_id == "1a3ccc08ecbb40155a4cce8d9c9ace917f54cc74"
+    assert sorted(h.fields["row_ids"]) == [
+        "1a3ccc08ecbb40155a4cce8d9c9ace917f54cc74",
+        "6bcb81e3dedb7bb330d74e8784035bc96d9c9ab3",
+        "d05d55fa214aff19c1eb3270d54905e4e362d445",
+    ]
+    assert len(h.addresses) == 7 and "Tsim Sha Tsui, Kowloon, CN" in {a.full for a in h.addresses}
+    cites = h.fields["federal_register_notice"].split(", ")
+    assert {"84 FR 22961", "84 FR 22963", "87 FR 8180"} <= set(cites)
+    assert len(cites) == len(set(cites))
+    assert h.entity_type == "organization" and h.fields["type_inferred"] is True
+    assert h.fields["license_policy"] == "Presumption of denial"
+    # CAEIT: the same entry, but its Beijing address is under another license policy
+    caeit = [r for r in parsed.records if r.name.strip() == EL_CAEIT]
+    assert len(caeit) == 2 and len({r.fields["license_policy"] for r in caeit}) == 2
+    # I. ASH: two denial orders (2002 and 2003); the 2002 one has two addresses
+    ash = sorted((r for r in parsed.records if r.name == "I. ASH"), key=lambda r: r.source_id)
+    assert [(r.fields["start_date"], len(r.addresses)) for r in ash] == [
+        ("2002-03-04", 2),
+        ("2003-06-19", 1),
+    ]
+    assert ash[0].fields["federal_register_notice"] == "67 FR 56530, 67 FR 10890, 71 FR 38843"
+    # ITAR debarred rows state no date: two FR notices are two debarments
+    aero = [r for r in parsed.records if r.name == "Aero Systems Aviation Corp."]
+    assert len(aero) == 2
 
 
 def test_data_date_is_latest_start_date(parsed: csl.ParsedList) -> None:
@@ -77,10 +125,23 @@ def test_data_date_is_latest_start_date(parsed: csl.ParsedList) -> None:
 
 def test_types(parsed: csl.ParsedList) -> None:
     types = Counter(r.entity_type for r in parsed.records)
-    # The untyped rows are the BIS and State lists: EL, DTC, DPL, UVL, ISN, MEU.
-    assert types["unknown"] == 2001 + 727 + 462 + 201 + 163 + 71
     assert types["vessel"] == 433 and types["aircraft"] == 283
     assert {r.entity_type for r in parsed.records if r.fields["list_code"] == "PLC"} == {"person"}
+    for r in parsed.records:  # the type column where it says; untyped rows typed by their name
+        column = {row["type"] for row in r.raw["rows"]} - {""}
+        if column:
+            assert r.entity_type == csl.VOCABULARY.entity_type(column.pop())
+            assert r.fields["type_inferred"] is False
+        else:
+            assert r.fields["list_code"] in {"EL", "DTC", "DPL", "UVL", "ISN", "MEU"}
+            assert r.entity_type in {"organization", "unknown"}
+            assert r.fields["type_inferred"] is (r.entity_type == "organization")
+    typed = {r.name.strip(): r.entity_type for r in parsed.records}
+    assert typed["Moscow Institute of Physics and Technology"] == "organization"
+    assert typed["AL NASER AIRLINES"] == "organization"
+    # people on the Entity List and the DPL stay unknown: a person search must still find them
+    assert typed["Brian Douglas Woodford"] == "unknown" and typed["I. ASH"] == "unknown"
+    assert types["unknown"] == 1_783 and types["organization"] == 4_423 + 1_784
 
 
 def test_list_codes(parsed: csl.ParsedList) -> None:
@@ -207,7 +268,7 @@ def test_dpl_row_with_us_address(by_id: dict[str, csl.EntityRecord]) -> None:
 
 def test_every_row_checked_against_plain_csv_reader(parsed: csl.ParsedList) -> None:
     rows = list(csv.DictReader(io.StringIO(CSV_PATH.read_text("utf-8-sig"))))
-    by = {r.source_id: r for r in parsed.records}
+    by = {row_id: r for r in parsed.records for row_id in r.fields["row_ids"]}
     for row in rows:
         rec = by[row["_id"]]
         assert row["source"] in rec.lists

@@ -231,7 +231,8 @@ def test_failure_recording(engine: Engine, dpl: ParsedList) -> None:
 
 
 def _source(parse: object) -> Source:
-    return Source(KEY, "BIS Denied Persons List", "BIS", us_bis_dpl.SOURCE.files, parse)  # type: ignore[arg-type]
+    files, policy = us_bis_dpl.SOURCE.files, us_bis_dpl.SOURCE.policy
+    return Source(KEY, "BIS Denied Persons List", "BIS", files, parse, policy=policy)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from sqlalchemy import String, select, type_coerce
 from sqlalchemy.engine import Connection, Engine
 
 from compliance.matching.normalize import NormName, normalize_id, normalize_name, phonetic_key
+from compliance.sources import policy_fingerprint, policy_of
 from compliance.store.db import read_snapshot
 from compliance.store.models import (
     Entity,
@@ -46,11 +47,8 @@ MIN_TYPO_LEN = 3  # tokens shorter than this are matched exactly or phonetically
 KEEP_FIELDS = (
     "license_requirement", "license_policy", "federal_register_notice", "list_code", "list_codes",
     "entity_number", "start_date", "effective_date", "title", "reference_number", "un_reference",
+    "standard_order", "end_date", "type_inferred",
 )  # fmt: skip
-
-
-# CSL sub-lists that are OFAC's own (their entity_number is OFAC's ent_num).
-OFAC_CSL_CODES = frozenset({"SDN", "SSI", "FSE", "PLC", "CAP", "MBS", "CMIC", "NS-MBS", "CAPTA"})
 
 
 @dataclass(slots=True)
@@ -141,7 +139,8 @@ def cache_key(bind: Engine | Connection) -> tuple[str, dict[int, dict[str, Any]]
             "fetched_at": s.fetched_at.isoformat(timespec="seconds") if s.fetched_at else None,
         }
     url = bind.engine.url.render_as_string(hide_password=True)
-    raw = f"{INDEX_VERSION}|{_CODE_VERSION}|{url}|{sorted(snaps)}"
+    # The grouping of listings comes from the sources' policies: a changed policy, a new index.
+    raw = f"{INDEX_VERSION}|{_CODE_VERSION}|{policy_fingerprint()}|{url}|{sorted(snaps)}"
     return hashlib.sha256(raw.encode()).hexdigest()[:24], snaps
 
 
@@ -354,33 +353,10 @@ def shapes(token: str, length: int | None = None) -> tuple[str, str, str]:
 
 
 def merge_key(e: EntityInfo) -> tuple[str, ...]:
-    """Listings that several sources publish: OFAC entries (ent_num) appear in OFAC's own files
-    and in the CSL; a BIS denial order appears in dpl.txt and in the CSL; a UN designation
-    appears in the UN list and, citing its UN reference, in the UK and EU lists."""
-    if e.source in ("us_ofac_sdn", "us_ofac_cons"):
-        return ("ofac", e.source_id)
-    if e.source == "us_trade_csl":
-        number = str(e.fields.get("entity_number") or "")
-        codes = set(e.fields.get("list_codes") or [e.fields.get("list_code")])
-        if number and codes & OFAC_CSL_CODES:
-            return ("ofac", number)
-        if "DPL" in codes:
-            start = str(e.fields.get("start_date") or "")
-            return ("dpl", normalize_name(e.name).compact, start)
-    if e.source == "un_sc" and e.fields.get("reference_number"):
-        return ("un", _un_ref(e.fields["reference_number"]))
-    if e.source in ("gb_ofsi", "eu_fsf") and _un_ref(e.fields.get("un_reference")):
-        return ("un", _un_ref(e.fields["un_reference"]))
-    if e.source == "us_bis_dpl":
-        start = str(e.fields.get("effective_date") or "")
-        return ("dpl", normalize_name(e.name).compact, start)
-    return (e.source, e.source_id)
-
-
-def _un_ref(value: Any) -> str:
-    """A UN Security Council reference ("QDi.003") as the UK and EU lists cite it."""
-    text = str(value or "").strip().rstrip(".").upper()
-    return text if re.fullmatch(r"[A-Z]{2,4}\.\d{1,4}", text) else ""
+    """One listing published by several sources gets one key: each source's policy says how it
+    recognises a listing it shares (OFAC ent_num, BIS denial order, UN reference); otherwise
+    the entry is only its own source's."""
+    return policy_of(e.source).key_of(e.source, e)
 
 
 def _group(entities: list[EntityInfo]) -> list[list[int]]:

@@ -2,15 +2,11 @@
 
 Precedence BLOCK > LICENSE_REQUIRED > REVIEW > CLEAR; ERROR is a line that could not be read.
 
-Which list does what (a party match at or above the block threshold):
-- prohibits dealings -> BLOCK: OFAC SDN, BIS Denied Persons, UN, UK OFSI, EU, and the CSL rows
-  of the SDN and DPL; also OFAC's Foreign Sanctions Evaders (dealings with them are prohibited
-  for US persons and for US-origin goods, which is what a chip distributor ships).
-- needs a license -> LICENSE_REQUIRED: BIS Entity List, Military End User, Military-Intelligence
-  End User and Unverified List (shown with the entry's license requirement and review policy).
-- anything else listed (OFAC non-SDN lists such as SSI, NS-MBS, CAPTA, CMIC; State's ISN and
-  ITAR debarred; PLC) -> REVIEW: these restrict some dealings, not an export of chips as such,
-  so an officer must look.
+What a sure party match means (BLOCK, LICENSE_REQUIRED or REVIEW) is the listed entry's list
+policy, declared by its source (compliance.policy; e.g. OFAC SDN, BIS Denied Persons, UN, UK, EU
+and the CSL's SDN, DPL and FSE rows block; the Entity List, MEU and MIEU need a license; the
+other lists are reviewed), and the screening puts it on each match (`Match.decision`, strongest
+over every source publishing the listing, shown as `Match.list_name`).
 A match between the review and block thresholds is REVIEW ("possible match") whatever its list.
 """
 
@@ -29,39 +25,21 @@ from anyascii import anyascii
 from compliance.countries import country_name, to_iso2
 from compliance.datafiles import data_file
 from compliance.orders.reader import PARTY_FIELDS, RawRow
-
-BLOCK, LICENSE_REQUIRED, REVIEW, CLEAR, ERROR = (
-    "BLOCK",
-    "LICENSE_REQUIRED",
-    "REVIEW",
-    "CLEAR",
-    "ERROR",
+from compliance.policy import (  # noqa: F401  (DECISIONS: re-exported for the CLI)
+    BLOCK,
+    CLEAR,
+    DECISION_RANK,
+    DECISIONS,
+    ERROR,
+    LICENSE_REQUIRED,
+    REVIEW,
 )
-DECISIONS = (BLOCK, LICENSE_REQUIRED, REVIEW, CLEAR, ERROR)
-_RANK = {CLEAR: 0, REVIEW: 1, LICENSE_REQUIRED: 2, BLOCK: 3}
+
+_RANK = DECISION_RANK
 # Entries kept by each lookup cache: memory stays bounded whatever the file's size.
 CACHE_SIZE = 20_000
 DEFAULT_BLOCK = 90.0
 DEFAULT_REVIEW = 80.0
-
-PROHIBIT_SOURCES = {
-    "us_ofac_sdn": "OFAC SDN List",
-    "us_bis_dpl": "BIS Denied Persons List",
-    "un_sc": "UN Security Council Consolidated List",
-    "gb_ofsi": "UK OFSI Consolidated List",
-    "eu_fsf": "EU Financial Sanctions List",
-}
-LICENSE_SOURCES = {"us_bis_entity_list_fr": "BIS Entity List"}
-# CSL sub-list names (and OFAC program tags) -> category; first match wins.
-_LIST_PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"\(SDN\)|Specially Designated Nationals", BLOCK),
-    (r"\(DPL\)|Denied Persons", BLOCK),
-    (r"\(FSE\)|Foreign Sanctions Evaders|^FSE-", BLOCK),
-    (r"\(EL\)|Entity List", LICENSE_REQUIRED),
-    (r"\(MEU\)|Military End.User", LICENSE_REQUIRED),
-    (r"Military.Intelligence End.User|\(MIEU\)", LICENSE_REQUIRED),
-    (r"\(UVL\)|Unverified List", LICENSE_REQUIRED),
-)
 
 
 @dataclass(frozen=True)
@@ -136,31 +114,10 @@ def party_key(name: str) -> str:
     return " ".join(re.sub(r"[^0-9a-z]+", " ", text).split())
 
 
-def list_category(source: str, lists: list[str], programs: list[str]) -> tuple[str, str]:
-    """(what a sure match on this entry means, the list's name for the report)."""
-    if source in PROHIBIT_SOURCES:
-        return BLOCK, PROHIBIT_SOURCES[source]
-    if source in LICENSE_SOURCES:
-        return LICENSE_REQUIRED, LICENSE_SOURCES[source]
-    for label in [*lists, *programs]:
-        for pattern, category in _LIST_PATTERNS:
-            if re.search(pattern, label, re.IGNORECASE):
-                return category, label
-    return REVIEW, (lists[0] if lists else source)
-
-
-def _match_category(m: Any) -> tuple[str, str]:
-    """The strongest category over every source publishing this entity."""
-    lists = list(getattr(m, "lists", None) or [])
-    programs = list(getattr(m, "programs", None) or [])
-    best = list_category(m.source, lists, programs)
-    for s in getattr(m, "sources", None) or []:
-        src = s.get("source") if isinstance(s, Mapping) else None
-        if src and src != m.source:
-            cat = list_category(src, lists if src == "us_trade_csl" else [], [])
-            if _RANK[cat[0]] > _RANK[best[0]]:
-                best = cat
-    return best
+def list_category(m: Any) -> tuple[str, str]:
+    """(what a sure match on this listing means, the list's name for the report), from the
+    lists' policies as the screening put them on the match."""
+    return m.decision or REVIEW, m.list_name or m.source
 
 
 @dataclass(frozen=True)
@@ -377,7 +334,7 @@ class Decider:
             score = float(m.score)
             if score < self.thresholds.review:
                 continue
-            category, list_name = _match_category(m)
+            category, list_name = list_category(m)
             decision = category if score >= self.thresholds.block else REVIEW
             entry = f"{m.source}:{m.source_id}"
             reason: dict[str, Any] = {
@@ -393,12 +350,19 @@ class Decider:
                 "matched_name": m.matched_name,
                 "score": round(score, 2),
                 "list": list_name,
+                "sub_lists": list(m.sub_lists),
+                "category": m.category,
                 "programs": list(m.programs or []),
                 "explanation": m.explanation,
                 "data_date": (m.snapshot or {}).get("data_date"),
             }
             fields = m.fields or {}
-            for key in ("license_requirement", "license_policy", "federal_register_notice"):
+            for key in (
+                "license_requirement",
+                "license_policy",
+                "federal_register_notice",
+                "standard_order",
+            ):
                 if fields.get(key):
                     reason[key] = fields[key]
             acc = self._acceptance(pkey, m)

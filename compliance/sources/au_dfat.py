@@ -28,6 +28,7 @@ import openpyxl
 from rigour.territories import lookup_territory
 
 from compliance.countries import to_iso2
+from compliance.policy import BLOCK, ListPolicy
 from compliance.sources.base import (
     Address,
     EntityRecord,
@@ -494,5 +495,12 @@ SOURCE = Source(
     ),
     parse=parse,
     homepage="https://www.dfat.gov.au/international-relations/security/sanctions/consolidated-list",
-    prohibitive=True,
+    policy=ListPolicy(
+        display="Australia DFAT Consolidated List",
+        category="sanctions",
+        decision=BLOCK,
+        rank=65,
+        why="using or dealing with a listed person's assets, or making assets available to them, is "
+        "a criminal offence (Autonomous Sanctions Regulations 2011, UN Charter regulations)",
+    ),
 )

@@ -1,8 +1,10 @@
 """The contract every source module fulfils: official files in, `EntityRecord`s out.
 
-A source module exposes one `SOURCE = Source(...)` naming its official files and a `parse`
-function that turns the downloaded bytes (keyed by official file name) into a `ParsedList`.
-Parsers never touch the network or the database.
+A source module exposes one `SOURCE = Source(...)` naming its official files, a `parse`
+function that turns the downloaded bytes (keyed by official file name) into a `ParsedList`, and
+its `policy` (compliance.policy.ListPolicy): what a hit on the list means, how it is shown and
+ranked, and how a listing it shares with other sources is recognised. Parsers never touch the
+network or the database.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from compliance.policy import ListPolicy
 
 EntityType = Literal["person", "organization", "vessel", "aircraft", "unknown"]
 ENTITY_TYPES: tuple[str, ...] = ("person", "organization", "vessel", "aircraft", "unknown")
@@ -119,10 +123,10 @@ class Source:
     files: tuple[SourceFile, ...]
     parse: Parser
     homepage: str = ""
-    # Lists whose listing prohibits dealings outright (vs. license-requirement lists).
-    prohibitive: bool = True
     # Files known only once `files` are read (e.g. the rule XMLs a Federal Register search
     # lists): called with the fetched contents, and with the mirror folder's file names when
     # reading a mirror directory (None otherwise); returns more files to fetch.
     discover: Discoverer | None = None
     mirror_key: str = ""  # mirror sub-directory when it differs from `key`
+    # What the list means; required, so that no new list gets a decision by default.
+    policy: ListPolicy = field(kw_only=True)

@@ -28,6 +28,7 @@ from rapidfuzz import fuzz
 from rigour.names.org_types import remove_org_types
 
 from compliance.countries import to_iso2
+from compliance.policy import BLOCK, ListPolicy
 from compliance.sources.base import EntityRecord, Name, ParsedList, ParseError, Source, SourceFile
 from compliance.sources.text import iso_date
 from compliance.sources.xmlsafe import local, parse_xml
@@ -305,5 +306,12 @@ SOURCE = Source(
     ),
     parse=parse,
     homepage="https://www.international.gc.ca/world-monde/international_relations-relations_internationales/sanctions/consolidated-consolide.aspx",
-    prohibitive=True,
+    policy=ListPolicy(
+        display="Canada SEMA",
+        category="sanctions",
+        decision=BLOCK,
+        rank=55,
+        why="dealing in property of a listed person, or providing financial or related services to them, "
+        "is prohibited (Special Economic Measures Act, JVCFOA)",
+    ),
 )

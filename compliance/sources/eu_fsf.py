@@ -18,6 +18,7 @@ from typing import Any
 
 from lxml import etree
 
+from compliance.policy import BLOCK, Listing, ListPolicy, un_key
 from compliance.sources.base import (
     Address,
     EntityRecord,
@@ -362,6 +363,11 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     )
 
 
+def merge_key(entry: Listing) -> tuple[str, ...] | None:
+    """A UN designation by the UN reference it cites (a UN designation this list implements)."""
+    return un_key(entry.fields.get("un_reference"))
+
+
 SOURCE = Source(
     key=KEY,
     title="EU Consolidated Financial Sanctions List (FSF)",
@@ -377,4 +383,12 @@ SOURCE = Source(
     ),
     parse=parse,
     homepage="https://data.europa.eu/data/datasets/consolidated-list-of-persons-groups-and-entities-subject-to-eu-financial-sanctions",
+    policy=ListPolicy(
+        display="EU Financial Sanctions List",
+        category="sanctions",
+        decision=BLOCK,
+        rank=60,
+        merge_key=merge_key,
+        why="asset freeze: no funds or economic resources may be made available (EU regulations)",
+    ),
 )

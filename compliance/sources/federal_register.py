@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from compliance.policy import LICENSE_REQUIRED, ListPolicy, SubList
 from compliance.sources.base import (
     Address,
     EntityRecord,
@@ -236,6 +237,19 @@ def _add_entry(
     return entry
 
 
+# The Entity List as a sub-list of the sources that republish it (the CSL).
+ENTITY_LIST = SubList(
+    "EL",
+    "Entity List",
+    LICENSE_REQUIRED,
+    "export_control",
+    labels=("Entity List (EL)",),
+    publisher="BIS",
+    why="a license is required for the items the entry names, reviewed under its license "
+    "policy (15 CFR 744.11, Supp. No. 4 to part 744)",
+)
+
+
 SOURCE = Source(
     key=KEY,
     title="BIS Entity List additions (Federal Register rules)",
@@ -243,7 +257,13 @@ SOURCE = Source(
     files=(SourceFile(DOCUMENTS, DOCUMENTS_URL, "json", required=False, max_bytes=20_000_000),),
     parse=parse,
     homepage="https://www.federalregister.gov/agencies/industry-and-security-bureau",
-    prohibitive=False,
     discover=discover,
     mirror_key=MIRROR_KEY,
+    policy=ListPolicy(
+        display="BIS Entity List",
+        category=ENTITY_LIST.category,
+        decision=ENTITY_LIST.decision,
+        rank=70,
+        why=ENTITY_LIST.why,
+    ),
 )

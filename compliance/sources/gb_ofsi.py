@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from compliance.countries import to_iso2
+from compliance.policy import BLOCK, Listing, ListPolicy, un_key
 from compliance.sources.base import (
     Address,
     EntityRecord,
@@ -397,6 +398,11 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     return ParsedList(records, data_date=data_date, warnings=warnings, rows_read=rows_read)
 
 
+def merge_key(entry: Listing) -> tuple[str, ...] | None:
+    """A UN designation by the UN reference it cites (a UN designation this list implements)."""
+    return un_key(entry.fields.get("un_reference"))
+
+
 SOURCE = Source(
     key=KEY,
     title="UK OFSI Consolidated List of Financial Sanctions Targets",
@@ -411,4 +417,12 @@ SOURCE = Source(
     ),
     parse=parse,
     homepage="https://www.gov.uk/government/publications/financial-sanctions-consolidated-list-of-targets",
+    policy=ListPolicy(
+        display="UK OFSI Consolidated List",
+        category="sanctions",
+        decision=BLOCK,
+        rank=50,
+        merge_key=merge_key,
+        why="asset freeze: no funds or economic resources may be made available (UK regulations)",
+    ),
 )

@@ -16,6 +16,7 @@ from typing import Any
 from lxml import etree
 
 from compliance.countries import to_iso2
+from compliance.policy import BLOCK, Listing, ListPolicy, un_key
 from compliance.sources.base import (
     Address,
     EntityRecord,
@@ -300,6 +301,11 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     )
 
 
+def merge_key(entry: Listing) -> tuple[str, ...] | None:
+    """A UN designation by its UN reference."""
+    return un_key(entry.fields.get("reference_number"))
+
+
 SOURCE = Source(
     key=KEY,
     title="UN Security Council Consolidated List",
@@ -314,4 +320,12 @@ SOURCE = Source(
     ),
     parse=parse,
     homepage="https://www.un.org/securitycouncil/content/un-sc-consolidated-list",
+    policy=ListPolicy(
+        display="UN Security Council Consolidated List",
+        category="sanctions",
+        decision=BLOCK,
+        rank=40,
+        merge_key=merge_key,
+        why="a UN designation binds every member state; the US, UK and EU implement it",
+    ),
 )

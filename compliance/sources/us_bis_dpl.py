@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Mapping
 
 from compliance.countries import to_iso2
+from compliance.policy import BLOCK, Listing, ListPolicy, SubList, denial_order_key
 from compliance.sources.base import (
     Address,
     EntityRecord,
@@ -118,6 +119,24 @@ def _address(raw: dict[str, str]) -> Address:
     )
 
 
+# The DPL as a sub-list of the sources that republish it (the CSL).
+DPL_LIST = SubList(
+    "DPL",
+    "DPL",
+    BLOCK,
+    "export_control",
+    labels=("Denied Persons List (DPL)",),
+    publisher="BIS",
+    why="a denial order forbids any transaction in items subject to the EAR with the party "
+    "(15 CFR 764.3, 766.25)",
+)
+
+
+def merge_key(entry: Listing) -> tuple[str, ...] | None:
+    """A denial order is the denied party's name and the order's date; the CSL republishes it."""
+    return denial_order_key(entry.name, entry.fields.get("effective_date"))
+
+
 SOURCE = Source(
     key=KEY,
     title="BIS Denied Persons List",
@@ -125,4 +144,12 @@ SOURCE = Source(
     files=(SourceFile(FILE, "https://www.bis.doc.gov/dpl/dpl.txt", "text", max_bytes=20_000_000),),
     parse=parse,
     homepage="https://www.bis.gov/licensing/guidance-on-end-user-and-end-use-controls-including-us-entity-lists/denied-persons-list",
+    policy=ListPolicy(
+        display="BIS Denied Persons List",
+        category=DPL_LIST.category,
+        decision=DPL_LIST.decision,
+        rank=30,
+        merge_key=merge_key,
+        why=DPL_LIST.why,
+    ),
 )

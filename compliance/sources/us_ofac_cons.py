@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from compliance.policy import BLOCK, REVIEW, Listing, ListPolicy, SubList, ofac_key
 from compliance.sources.base import ParsedList, Source, SourceFile
 from compliance.sources.ofac_csv import CONS_FILES
 from compliance.sources.ofac_csv import parse_csv_set as _parse_csv_set
@@ -52,6 +53,72 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     return parse_csv_set(files)
 
 
+# The non-SDN lists, as this source labels them (`lists`) and as the CSL codes them. Only FSE
+# prohibits dealings outright; the others restrict some dealings (new debt or equity, securities,
+# correspondent accounts, the sanctions chosen from a menu), not an export as such: reviewed.
+_RESTRICTS = "restricts some dealings, not all: an officer must look at the program"
+NON_SDN_LISTS = (
+    SubList(
+        "FSE",
+        "FSE",
+        BLOCK,
+        "sanctions",
+        labels=("FSE List", "Foreign Sanctions Evaders (FSE) List"),
+        publisher="OFAC",
+        why="transactions by US persons or in the US involving them are prohibited (EO 13608)",
+    ),
+    SubList(
+        "SSI",
+        "SSI",
+        REVIEW,
+        "sanctions",
+        labels=("Sectoral Sanctions Identifications List",),
+        publisher="OFAC",
+        why=f"directives on new debt or equity (EO 13662); {_RESTRICTS}",
+    ),
+    SubList(
+        "CMIC",
+        "NS-CMIC",
+        REVIEW,
+        "sanctions",
+        labels=("Non-SDN CMIC List", "Non-SDN Chinese Military-Industrial Complex Companies List"),
+        publisher="OFAC",
+        why=f"publicly traded securities may not be bought (EO 13959); {_RESTRICTS}",
+    ),
+    SubList(
+        "MBS",
+        "NS-MBS",
+        REVIEW,
+        "sanctions",
+        labels=("Non-SDN Menu-Based Sanctions List",),
+        publisher="OFAC",
+        why=f"only the sanctions chosen for the entry apply; {_RESTRICTS}",
+    ),
+    SubList(
+        "PLC",
+        "NS-PLC",
+        REVIEW,
+        "sanctions",
+        labels=("Non-SDN Palestinian Legislative Council List",),
+        publisher="OFAC",
+        why=f"not blocked; {_RESTRICTS}",
+    ),
+    SubList(
+        "CAP",
+        "CAPTA",
+        REVIEW,
+        "sanctions",
+        labels=("CAPTA List",),
+        publisher="OFAC",
+        why=f"correspondent and payable-through accounts (31 CFR 561); {_RESTRICTS}",
+    ),
+)
+
+
+def merge_key(entry: Listing) -> tuple[str, ...] | None:
+    return ofac_key(entry.source_id)  # the ent_num, which the CSL's Treasury rows carry too
+
+
 SOURCE = Source(
     key=KEY,
     title="OFAC Consolidated Sanctions List (non-SDN)",
@@ -76,5 +143,12 @@ SOURCE = Source(
     ),
     parse=parse,
     homepage="https://ofac.treasury.gov/consolidated-sanctions-list-non-sdn-lists",
-    prohibitive=False,
+    policy=ListPolicy(
+        display="OFAC Non-SDN Lists",
+        category="sanctions",
+        decision=REVIEW,  # an entry on none of the known non-SDN lists is looked at
+        rank=20,
+        sub_lists=NON_SDN_LISTS,
+        merge_key=merge_key,
+    ),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from compliance.policy import BLOCK, Listing, ListPolicy, SubList, ofac_key
 from compliance.sources.base import ParsedList, Source, SourceFile
 from compliance.sources.ofac_csv import SDN_FILES, parse_csv_set
 
@@ -18,6 +19,22 @@ EXPORTS = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/ex
 
 def parse(files: Mapping[str, bytes]) -> ParsedList:
     return parse_csv_set(files, SDN_FILES, KEY, sdn=True)
+
+
+# The SDN list as a sub-list of the sources that republish it (the CSL).
+SDN_LIST = SubList(
+    "SDN",
+    "SDN",
+    BLOCK,
+    "sanctions",
+    labels=("SDN List",),
+    publisher="OFAC",
+    why="property of blocked persons is blocked; US persons may not deal with them",
+)
+
+
+def merge_key(entry: Listing) -> tuple[str, ...] | None:
+    return ofac_key(entry.source_id)  # the ent_num, which the CSL's Treasury rows carry too
 
 
 SOURCE = Source(
@@ -32,4 +49,12 @@ SOURCE = Source(
     ),
     parse=parse,
     homepage="https://ofac.treasury.gov/specially-designated-nationals-and-blocked-persons-list-sdn-human-readable-lists",
+    policy=ListPolicy(
+        display="OFAC SDN List",
+        category="sanctions",
+        decision=SDN_LIST.decision,
+        rank=10,
+        merge_key=merge_key,
+        why=SDN_LIST.why,
+    ),
 )

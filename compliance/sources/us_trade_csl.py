@@ -10,6 +10,25 @@ entries listed on several sub-lists (SDN and SSI and CAPTA...) appear once per s
 same `_id`; those rows become one entity carrying every sub-list in `lists` and `list_codes`,
 so `rows_read` counts rows and the records count entities.
 
+BIS and State rows have hash ids and one row per address: rows of one sub-list with the same
+name, the same start date (the FR citation when there is none) and the same license terms are one
+entry, so they become one entity with every name, address and FR citation. Its id is the smallest
+`_id` of its rows (independent of row order; every row's `_id` is kept in fields["row_ids"]).
+Rows whose license terms differ (one address under another license policy) stay apart, so each
+hit states the terms that apply. `rows_read` counts rows; the records count entries.
+
+Types: the `type` column (Individual / Entity / Vessel / Aircraft). The BIS and State sub-lists
+leave it empty; such a row is typed organization when its name says so (a legal form or a word
+such as Institute, University, Trading; fields["type_inferred"] is then true) and stays unknown
+otherwise: the Entity List, the DPL and the ITAR debarred list name people too, and typing a
+person "organization" would hide them from a screening that asks for a person.
+
+What a hit means, per sub-list (SUB_LISTS; the lists other sources publish are declared there):
+SDN, DPL, FSE -> BLOCK (dealings prohibited); Entity List, MEU, MIEU -> LICENSE_REQUIRED; UVL,
+ISN, ITAR debarred, SSI, NS-CMIC, NS-MBS, NS-PLC, CAPTA -> REVIEW (each restricts some dealings,
+not an export of EAR items as such; an officer must read the entry). A sub-list nobody declared
+is REVIEW, and the update warns about it.
+
 data_date is the latest start_date in the file (the file states no publication date; start_date is
 the date an entry took effect, so the newest one is the closest thing to "as of").
 """
@@ -25,6 +44,16 @@ from typing import Any
 import pycountry
 
 from compliance.countries import to_iso2
+from compliance.policy import (
+    LICENSE_REQUIRED,
+    REVIEW,
+    Listing,
+    ListPolicy,
+    SubList,
+    Vocabulary,
+    denial_order_key,
+    ofac_key,
+)
 from compliance.sources.base import (
     Address,
     EntityRecord,
@@ -35,7 +64,11 @@ from compliance.sources.base import (
     Source,
     SourceFile,
 )
+from compliance.sources.federal_register import ENTITY_LIST
 from compliance.sources.text import csv_rows, decode_text, iso_date
+from compliance.sources.us_bis_dpl import DPL_LIST
+from compliance.sources.us_ofac_cons import NON_SDN_LISTS
+from compliance.sources.us_ofac_sdn import SDN_LIST
 
 KEY = "us_trade_csl"
 CSV_FILE = "consolidated.csv"
@@ -72,12 +105,88 @@ CODE_ORDER = (
     "MBS",
     "FSE",
 )
-_TYPES = {
-    "individual": "person",
-    "entity": "organization",
-    "vessel": "vessel",
-    "aircraft": "aircraft",
-}
+VOCABULARY = Vocabulary(
+    types={
+        "individual": "person",
+        "entity": "organization",
+        "vessel": "vessel",
+        "aircraft": "aircraft",
+    },
+    countries={"gaza strip": "PS", "west bank": "PS"},  # written as the country in addresses
+)
+_TYPES = VOCABULARY.types
+# Words that make an untyped name an organisation's (see the module docstring).
+_ORG_WORDS = re.compile(
+    r"\b(co|corp|corporation|company|companies|ltd|limited|llc|inc|incorporated|gmbh|ag|sa|"
+    r"s\.a|sarl|srl|spa|bv|nv|ab|as|oy|jsc|ojsc|cjsc|pjsc|ooo|zao|oao|pao|ao|plc|llp|pte|pvt|"
+    r"fze|fzco|fzc|fzllc|lda|kg|ug|sdn|bhd|tic|sti|group|holdings?|industry|industries|"
+    r"industrial|institute|university|academy|college|school|center|centre|laborator(y|ies)|"
+    r"bureau|ministry|department|agency|organi[sz]ation|enterprises?|trading|technolog(y|ies)|"
+    r"electronics?|international|systems|services|airlines?|airways|aviation|shipping|bank|"
+    r"factory|plant|works|research|association|foundation|committee|council|authority|army|"
+    r"navy|regiment|brigade|battalion|hospital|network|communications?|engineering|logistics|"
+    r"import|export|semiconductors?|manufactur\w*|establishment|office|firm|partners)\b",
+    re.IGNORECASE,
+)
+
+# What a hit on each sub-list means (see the module docstring); the lists that other sources
+# publish themselves are declared in those sources' modules.
+MEU_LIST = SubList(
+    "MEU",
+    "MEU",
+    LICENSE_REQUIRED,
+    "export_control",
+    publisher="BIS",
+    why="a license is required for the items of Supp. No. 2 to part 744 (15 CFR 744.21)",
+)
+MIEU_LIST = SubList(
+    "MIEU",
+    "MIEU",
+    LICENSE_REQUIRED,
+    "export_control",
+    publisher="BIS",
+    why="a license is required for all items subject to the EAR (15 CFR 744.22)",
+)
+UVL_LIST = SubList(
+    "UVL",
+    "UVL",
+    REVIEW,
+    "export_control",
+    publisher="BIS",
+    why="no license by the listing itself, but no license exception and a UVL statement from "
+    "the party before any export (15 CFR 744.15): an officer must look",
+)
+ISN_LIST = SubList(
+    "ISN",
+    "ISN",
+    REVIEW,
+    "sanctions",
+    publisher="State",
+    why="nonproliferation sanctions differ per entry (procurement, assistance, licenses): "
+    "read its Federal Register notice",
+)
+DTC_LIST = SubList(
+    "DTC",
+    "ITAR Debarred",
+    REVIEW,
+    "export_control",
+    publisher="State",
+    why="barred from exports of defense articles (ITAR, 22 CFR 127.7), not of EAR items such "
+    "as chips: an officer must look",
+)
+SUB_LISTS: tuple[SubList, ...] = (
+    SDN_LIST,
+    DPL_LIST,
+    ENTITY_LIST,
+    MEU_LIST,
+    MIEU_LIST,
+    UVL_LIST,
+    *NON_SDN_LISTS,
+    ISN_LIST,
+    DTC_LIST,
+)
+_KNOWN_CODES = frozenset(s.code for s in SUB_LISTS)
+_OFAC_CODES = frozenset(s.code for s in SUB_LISTS if s.publisher == "OFAC")
 # Entries in `ids` that describe the entity rather than identify it.
 _INFO_TYPES = {
     "gender",
@@ -172,6 +281,10 @@ def _names_in_primary(name: str) -> list[Name]:
     return names
 
 
+def _country(text: str) -> str | None:
+    return VOCABULARY.country(text) or to_iso2(text)
+
+
 @lru_cache(maxsize=128)
 def _is_us_state(code: str) -> bool:
     return pycountry.subdivisions.get(code=f"US-{code}") is not None
@@ -184,12 +297,12 @@ def parse_address(text: str) -> Address:
     parts = [p.strip() for p in full.split(", ") if p.strip()]
     country = code = None
     if parts and (
-        (re.fullmatch(r"[A-Z]{2}", parts[-1]) and to_iso2(parts[-1]))
-        or (len(parts) > 1 and to_iso2(parts[-1]))
+        (re.fullmatch(r"[A-Z]{2}", parts[-1]) and _country(parts[-1]))
+        or (len(parts) > 1 and _country(parts[-1]))
     ):
         country = parts.pop()
-        code = to_iso2(country)
-    while parts and code and to_iso2(parts[-1]) == code and len(parts) > 1:
+        code = _country(country)
+    while parts and code and _country(parts[-1]) == code and len(parts) > 1:
         parts.pop()  # "..., China, CN": the country written out as well
     postal = state = city = None
     if len(parts) > 1 and re.fullmatch(r"(?=(?:\D*\d){2})[A-Z0-9][A-Z0-9 -]{1,9}", parts[-1]):
@@ -299,10 +412,19 @@ def _record(
     code = list_code(sub_list)
     if code is None:
         warnings.append(f"{where}: sub-list {sub_list!r} has no short code in parentheses")
+    elif code not in _KNOWN_CODES:
+        warnings.append(
+            f"{where}: sub-list {sub_list!r} ({code}) has no declared policy in "
+            "us_trade_csl.SUB_LISTS; its hits are REVIEW until it is declared"
+        )
     kind = row["type"].lower()
     if kind and kind not in _TYPES:
         warnings.append(f"{where}: unknown type {row['type']!r}, kept as unknown")
     name = row["name"]
+    entity_type = _TYPES.get(kind, "unknown")
+    inferred = not kind and bool(_ORG_WORDS.search(name))
+    if inferred:
+        entity_type = "organization"
     names = [Name(name, "primary"), *_names_in_primary(name), *split_aliases(row["alt_names"])]
     idents, info = _identifiers(row["ids"])
     nationalities = _codes(row["nationalities"] + row["citizenships"])
@@ -323,10 +445,12 @@ def _record(
         "places_of_birth": row["places_of_birth"],
         "gender": gender,
         "additional_information": info,
+        "type_inferred": inferred,
+        "row_ids": [row["_id"]],
     }
     return EntityRecord(
         source_id=row["_id"],
-        entity_type=_TYPES.get(kind, "unknown"),
+        entity_type=entity_type,
         name=name,
         names=_dedupe_names(names),
         programs=row["programs"],
@@ -365,6 +489,72 @@ def _order(code: str | None) -> int:
     return CODE_ORDER.index(code) if code in CODE_ORDER else len(CODE_ORDER)
 
 
+_UNION_ATTRS = (
+    "programs",
+    "addresses",
+    "identifiers",
+    "dates_of_birth",
+    "nationalities",
+    "countries",
+)
+
+
+def _absorb(lead: EntityRecord, other: EntityRecord) -> None:
+    """Everything `other` says about the entry, added to `lead`."""
+    lead.lists = _dedupe(lead.lists + other.lists)
+    lead.names = _dedupe_names(lead.names + other.names)
+    for attr in _UNION_ATTRS:
+        setattr(lead, attr, _dedupe(getattr(lead, attr) + getattr(other, attr)))
+    for key in ("list_codes", "additional_information", "row_ids"):
+        lead.fields[key] = _dedupe(lead.fields[key] + other.fields[key])
+    citations = _citations(lead.fields["federal_register_notice"])
+    citations += _citations(other.fields["federal_register_notice"])
+    lead.fields["federal_register_notice"] = ", ".join(_dedupe(citations)) or None
+    remarks = _dedupe([r for r in (lead.remarks, other.remarks) if r])
+    lead.remarks = "; ".join(remarks) or None
+    lead.raw["rows"] += other.raw["rows"]
+
+
+_FR_CITE = re.compile(r"\b(\d{1,3})\s*F\.?\s*R\.?\s*(\d{1,6})\b")
+
+
+def _citations(text: str | None) -> list[str]:
+    """'67 F.R. 56530 9/4/02 67 F.R. 10890 3/11/02' -> ['67 FR 56530', '67 FR 10890']; text
+    holding no such citation is kept as written, piece by piece."""
+    found = [f"{vol} FR {page}" for vol, page in _FR_CITE.findall(text or "")]
+    return found or [c for c in (_clean(p) for p in re.split(r"[,;]", text or "")) if c]
+
+
+def _fold(text: str | None) -> str:
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", (text or "").casefold()).split())
+
+
+def _entry_key(rec: EntityRecord) -> tuple[str, ...] | None:
+    """Rows that are one entry of a BIS or State sub-list (see the module docstring); None
+    for Treasury rows, whose ent_num already is the entry."""
+    f = rec.fields
+    if f["entity_number"]:
+        return None
+    when = f["start_date"] or _fold(f["federal_register_notice"])
+    terms = (_fold(f["license_requirement"]), _fold(f["license_policy"]))
+    return (f["list_code"] or rec.lists[0], _fold(rec.name), when or "", *terms)
+
+
+def _collapse(records: list[EntityRecord]) -> list[EntityRecord]:
+    """Rows of one entry (one per address) -> one entity, with the smallest `_id` of its rows."""
+    groups: dict[tuple[str, ...] | int, list[EntityRecord]] = {}
+    for n, rec in enumerate(records):  # Treasury rows pass through, to be merged by `_id`
+        groups.setdefault(_entry_key(rec) or n, []).append(rec)
+    out = []
+    for group in groups.values():
+        group.sort(key=lambda r: r.source_id)
+        lead = group[0]
+        for other in group[1:]:
+            _absorb(lead, other)
+        out.append(lead)
+    return out
+
+
 def _merge(records: list[EntityRecord]) -> list[EntityRecord]:
     """Rows sharing an `_id` (one Treasury entity on several sub-lists) -> one entity, led by
     the row of the first sub-list in CODE_ORDER."""
@@ -373,31 +563,10 @@ def _merge(records: list[EntityRecord]) -> list[EntityRecord]:
         groups.setdefault(rec.source_id, []).append(rec)
     out = []
     for group in groups.values():
-        if len(group) == 1:
-            out.append(group[0])
-            continue
         group.sort(key=lambda r: _order(r.fields["list_code"]))
         lead = group[0]
         for other in group[1:]:
-            lead.lists = _dedupe(lead.lists + other.lists)
-            lead.fields["list_codes"] = _dedupe(
-                lead.fields["list_codes"] + other.fields["list_codes"]
-            )
-            lead.names = _dedupe_names(lead.names + other.names)
-            for attr in (
-                "programs",
-                "addresses",
-                "identifiers",
-                "dates_of_birth",
-                "nationalities",
-                "countries",
-            ):
-                setattr(lead, attr, _dedupe(getattr(lead, attr) + getattr(other, attr)))
-            info = lead.fields["additional_information"]
-            lead.fields["additional_information"] = _dedupe(
-                info + other.fields["additional_information"]
-            )
-            lead.raw["rows"] += other.raw["rows"]
+            _absorb(lead, other)
         out.append(lead)
     return out
 
@@ -410,7 +579,10 @@ def _finish(records: list[EntityRecord], rows: int, warnings: list[str]) -> Pars
         if (d := iso_date(row.get("start_date"))) and d < "2100"
     ]
     return ParsedList(
-        _merge(records), data_date=max(starts, default=None), warnings=warnings, rows_read=rows
+        _merge(_collapse(records)),
+        data_date=max(starts, default=None),
+        warnings=warnings,
+        rows_read=rows,
     )
 
 
@@ -561,6 +733,16 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     raise ParseError(f"neither {CSV_FILE} nor {JSON_FILE} was supplied", source=KEY)
 
 
+def merge_key(entry: Listing) -> tuple[str, ...] | None:
+    """Treasury rows carry OFAC's ent_num (`entity_number`); DPL rows are BIS denial orders."""
+    codes = set(entry.fields.get("list_codes") or [entry.fields.get("list_code")])
+    if codes & _OFAC_CODES:
+        return ofac_key(entry.fields.get("entity_number"))
+    if DPL_LIST.code in codes:
+        return denial_order_key(entry.name, entry.fields.get("start_date"))
+    return None
+
+
 SOURCE = Source(
     key=KEY,
     title="Consolidated Screening List (trade.gov)",
@@ -571,5 +753,13 @@ SOURCE = Source(
     ),
     parse=parse,
     homepage="https://www.trade.gov/consolidated-screening-list",
-    prohibitive=False,  # mixes prohibitive (SDN, DPL) and license-requirement lists (EL, MEU)
+    policy=ListPolicy(
+        display="CSL",
+        category="export_control",
+        decision=REVIEW,  # a sub-list nobody declared (the update warns)
+        rank=80,
+        sub_lists=SUB_LISTS,
+        merge_key=merge_key,
+        vocabulary=VOCABULARY,
+    ),
 )
