@@ -500,7 +500,8 @@ SOURCE = Source(
         category="sanctions",
         decision=BLOCK,
         rank=65,
-        why="using or dealing with a listed person's assets, or making assets available to them, is "
+        why="using or dealing with a listed person's assets, or making assets "
+        "available to them, is "
         "a criminal offence (Autonomous Sanctions Regulations 2011, UN Charter regulations)",
     ),
 )

@@ -311,7 +311,8 @@ SOURCE = Source(
         category="sanctions",
         decision=BLOCK,
         rank=55,
-        why="dealing in property of a listed person, or providing financial or related services to them, "
+        why="dealing in property of a listed person, or providing "
+        "financial or related services to them, "
         "is prohibited (Special Economic Measures Act, JVCFOA)",
     ),
 )
