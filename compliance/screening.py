@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Engine
-
-from compliance.countries import to_iso2
 from compliance.matching.index import EntityInfo, MatchIndex, load_index
 from compliance.matching.normalize import (
     NormName,
@@ -27,6 +24,9 @@ from compliance.matching.score import (
     NameScore,
     score_names,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 DEFAULT_THRESHOLD = 85.0
 ALGORITHMS = ("default", "ofac")
@@ -381,6 +381,8 @@ def _check_type(value: str | None) -> str | None:
 def _check_country(value: str | None) -> str | None:
     if not value or not value.strip():
         return None
+    from compliance.countries import to_iso2  # pycountry: only when a country is given
+
     code = to_iso2(value)
     if code is None:
         raise ScreeningError(f"unknown country {value!r}; use an ISO code such as RU or a name")

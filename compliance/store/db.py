@@ -1,25 +1,29 @@
-"""Engine and sessions. SQLite by default (WAL, so readers keep going during an update)."""
+"""Engine and sessions. SQLite by default (WAL, so readers keep going during an update).
+
+Opening a database is cheap: the table models (and sqlmodel) are imported only when the schema
+must be checked, and a SQLite database records (PRAGMA user_version) the version of the models
+it was last checked against, so the check runs once per new version, not on every command.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import importlib.util
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import platformdirs
-from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, SQLModel, create_engine
-
-from compliance.orders import models as _orders_models  # noqa: F401
-from compliance.rules import models as _rules_models  # noqa: F401
-from compliance.store import models  # noqa: F401  (registers the tables)
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+    from sqlmodel import Session
 
 ENV_VAR = "COMPLIANCE_DB"
+# The modules whose SQLModel classes are the tables of the database.
+MODEL_MODULES = ("compliance.store.models", "compliance.orders.models", "compliance.rules.models")
 
 
 class DatabaseError(Exception):
@@ -27,6 +31,8 @@ class DatabaseError(Exception):
 
 
 def default_url() -> str:
+    import platformdirs
+
     path = Path(platformdirs.user_data_dir("compliance")) / "compliance.db"
     return f"sqlite:///{path}"
 
@@ -40,6 +46,9 @@ def resolve_url(url: str | None = None) -> str:
 
 @lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import DBAPIError
+
     url = resolve_url(url)
     if url.startswith("sqlite"):
         db_path = url.split("///", 1)[-1]
@@ -64,25 +73,67 @@ def get_engine(url: str | None = None) -> Engine:
 def _create_tables(engine: Engine) -> None:
     """Create missing tables, and add columns a newer version introduced, under a write lock
     so two first runs at once cannot collide."""
+    stamp = _schema_stamp() if engine.dialect.name == "sqlite" else None
+    if stamp is not None:
+        with engine.connect() as conn:
+            if conn.exec_driver_sql("PRAGMA user_version").scalar() == stamp:
+                return  # checked against exactly these models before
+    from sqlalchemy import inspect
+    from sqlmodel import SQLModel
+
+    for module in MODEL_MODULES:
+        importlib.import_module(module)  # registers the tables
     with engine.connect() as conn:
         if not _missing_columns(conn) and set(SQLModel.metadata.tables) <= set(
             inspect(conn).get_table_names()
         ):
+            _set_stamp(conn, stamp)
+            conn.commit()
             return
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         elif engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(7223301)"))
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7223301)")
         SQLModel.metadata.create_all(conn)  # checks again, under the lock
         for table, column in _missing_columns(conn):
             # New columns are always nullable, so older rows simply hold NULL.
             kind = column.type.compile(dialect=engine.dialect)
             conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column.name}" {kind}')
+        _set_stamp(conn, stamp)
         conn.commit()
 
 
+def _set_stamp(conn: Connection, stamp: int | None) -> None:
+    """Record that the schema matches these models (SQLite); a read-only file just keeps
+    being checked."""
+    from sqlalchemy.exc import DBAPIError
+
+    if stamp is None:
+        return
+    try:
+        conn.exec_driver_sql(f"PRAGMA user_version = {stamp:d}")
+    except DBAPIError:
+        conn.rollback()
+
+
+@lru_cache(maxsize=1)
+def _schema_stamp() -> int | None:
+    """A positive 31-bit number naming this code's table models (their source files)."""
+    digest = hashlib.sha256()
+    try:
+        for module in MODEL_MODULES:
+            spec = importlib.util.find_spec(module)
+            digest.update(Path(spec.origin).read_bytes())  # type: ignore[union-attr, arg-type]
+    except (OSError, AttributeError, TypeError, ImportError):
+        return None  # no source to read (a frozen build): check the schema every time
+    return int.from_bytes(digest.digest()[:4], "big") & 0x7FFFFFFF or 1
+
+
 def _missing_columns(conn: Connection) -> list[tuple[str, Any]]:
+    from sqlalchemy import inspect
+    from sqlmodel import SQLModel
+
     insp = inspect(conn)
     existing = set(insp.get_table_names())
     missing = []
@@ -165,4 +216,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def session(url: str | None = None) -> Session:
+    from sqlmodel import Session
+
     return Session(get_engine(url))
