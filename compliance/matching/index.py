@@ -123,9 +123,9 @@ class MatchIndex:
         return KeyedLists(id_map(f.strings("id")), f.int_lists("id"))
 
     def _token_lists(self, name: str) -> KeyedLists:
-        vocab, f = self.vocabulary, self._file
+        token, f = self.vocabulary.__getitem__, self._file
         return KeyedLists(
-            id_map(f.strings(name)), f.int_lists(name), lambda ids: [vocab[i] for i in ids]
+            id_map(f.strings(name)), f.int_lists(name), lambda ids: list(map(token, ids))
         )
 
     def idf(self, token: str) -> float:
@@ -348,8 +348,9 @@ def build_index(
                 norm = normalize_id(number)
                 if len(norm) >= 4:
                     by_id[norm].append(pos[eid])
+    index = _assemble(entities, names, dict(by_id), snaps, key)
     progress.finish("index")
-    return _assemble(entities, names, dict(by_id), snaps, key)
+    return index
 
 
 def _json(value: Any) -> Any:

@@ -19,7 +19,7 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 MAGIC = b"CMPIDX\x00\x02"
@@ -161,40 +161,86 @@ class IntLists(Sequence[memoryview]):
         return self._offsets[i + 1] - self._offsets[i]
 
 
-class Records(Sequence[T], Generic[T]):
-    """Records decoded on first access and then kept: a query touches a few of them."""
+# The views below are dicts filled on first lookup (dict.__missing__): reading a key again is a
+# plain dict lookup, as fast as the in-memory index this file replaces, and a query decodes only
+# what it touches. Length, membership and iteration are those of every key, not only of the
+# keys read so far.
+
+
+class Records(dict[int, T], Generic[T]):
+    """A sequence of records (record number -> decoded record)."""
 
     def __init__(self, offsets: memoryview, data: memoryview, decode: Callable[[bytes], T]) -> None:
+        super().__init__()
         self._offsets = offsets
         self._data = data
         self._decode = decode
-        self._cache: dict[int, T] = {}
+        self._count = len(offsets) - 1
 
-    def __len__(self) -> int:
-        return len(self._offsets) - 1
-
-    def __getitem__(self, i: Any) -> Any:
-        hit = self._cache.get(i) if type(i) is int else None
-        if hit is not None:
-            return hit
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        n = len(self._offsets) - 1
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
+    def __missing__(self, i: int) -> T:
+        j = i + self._count if i < 0 else i
+        if not 0 <= j < self._count:
             raise IndexError("record index out of range")
         o = self._offsets
-        rec = self._cache[i] = self._decode(self._data[o[i] : o[i + 1]].tobytes())
+        rec = self._decode(self._data[o[j] : o[j + 1]].tobytes())
+        self[i] = rec
         return rec
 
-    def __iter__(self) -> Iterator[T]:
-        for i in range(len(self)):
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[T]:  # type: ignore[override]
+        for i in range(self._count):
             yield self[i]
 
 
-class KeyedLists(Mapping[str, Any]):
-    """key -> one of `lists`, its values mapped through `convert` (e.g. ids to tokens)."""
+_ABSENT = object()
+
+
+class _Keyed(dict[str, Any]):
+    """key -> value, for the keys of `ids` (key -> position in the file)."""
+
+    def __init__(self, ids: dict[str, int]) -> None:
+        super().__init__()
+        self._ids = ids
+
+    def __missing__(self, key: str) -> Any:
+        value = self[key] = self._load(self._ids[key])  # KeyError: no such key
+        return value
+
+    def _load(self, i: int) -> Any:
+        raise NotImplementedError
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        value = dict.get(self, key, _ABSENT)
+        if value is _ABSENT:
+            i = self._ids.get(key)
+            if i is None:
+                return default
+            value = self[key] = self._load(i)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ids
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def keys(self) -> Any:
+        return self._ids.keys()
+
+    def values(self) -> Any:
+        return [self[k] for k in self._ids]
+
+    def items(self) -> Any:
+        return [(k, self[k]) for k in self._ids]
+
+
+class KeyedLists(_Keyed):
+    """key -> one of `lists` (an int view), or its values mapped through `convert`."""
 
     def __init__(
         self,
@@ -202,53 +248,24 @@ class KeyedLists(Mapping[str, Any]):
         lists: IntLists,
         convert: Callable[[memoryview], Any] | None = None,
     ) -> None:
-        self._ids = ids
+        super().__init__(ids)
         self._lists = lists
         self._convert = convert
 
-    def __getitem__(self, key: str) -> Any:
-        values = self._lists[self._ids[key]]
-        return self._convert(values) if self._convert else values
-
-    def get(self, key: str, default: Any = None) -> Any:
-        i = self._ids.get(key)
-        if i is None:
-            return default
+    def _load(self, i: int) -> Any:
         values = self._lists[i]
         return self._convert(values) if self._convert else values
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._ids
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-
-class KeyedValues(Mapping[str, Any]):
-    """key -> values[id of key]: a dict whose values live in the mapped file."""
+class KeyedValues(_Keyed):
+    """key -> values[position of key]."""
 
     def __init__(self, ids: dict[str, int], values: Sequence[Any]) -> None:
-        self._ids = ids
+        super().__init__(ids)
         self._values = values
 
-    def __getitem__(self, key: str) -> Any:
-        return self._values[self._ids[key]]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        i = self._ids.get(key)
-        return default if i is None else self._values[i]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._ids
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
-
-    def __len__(self) -> int:
-        return len(self._ids)
+    def _load(self, i: int) -> Any:
+        return self._values[i]
 
 
 def id_map(keys: list[str]) -> dict[str, int]:

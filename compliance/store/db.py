@@ -1,8 +1,9 @@
 """Engine and sessions. SQLite by default (WAL, so readers keep going during an update).
 
 Opening a database is cheap: the table models (and sqlmodel) are imported only when the schema
-must be checked, and a SQLite database records (PRAGMA user_version) the version of the models
-it was last checked against, so the check runs once per new version, not on every command.
+must be checked, and a SQLite database records (PRAGMA user_version) which models and which
+schema version it was last checked against, so the check runs again only after the models or
+the file's schema changed, not on every command.
 """
 
 from __future__ import annotations
@@ -73,11 +74,11 @@ def get_engine(url: str | None = None) -> Engine:
 def _create_tables(engine: Engine) -> None:
     """Create missing tables, and add columns a newer version introduced, under a write lock
     so two first runs at once cannot collide."""
-    stamp = _schema_stamp() if engine.dialect.name == "sqlite" else None
-    if stamp is not None:
+    models = _models_digest() if engine.dialect.name == "sqlite" else None
+    if models is not None:
         with engine.connect() as conn:
-            if conn.exec_driver_sql("PRAGMA user_version").scalar() == stamp:
-                return  # checked against exactly these models before
+            if conn.exec_driver_sql("PRAGMA user_version").scalar() == _stamp(conn, models):
+                return  # checked against exactly these models, and no schema change since
     from sqlalchemy import inspect
     from sqlmodel import SQLModel
 
@@ -87,7 +88,7 @@ def _create_tables(engine: Engine) -> None:
         if not _missing_columns(conn) and set(SQLModel.metadata.tables) <= set(
             inspect(conn).get_table_names()
         ):
-            _set_stamp(conn, stamp)
+            _set_stamp(conn, models)
             conn.commit()
             return
     with engine.connect() as conn:
@@ -100,26 +101,34 @@ def _create_tables(engine: Engine) -> None:
             # New columns are always nullable, so older rows simply hold NULL.
             kind = column.type.compile(dialect=engine.dialect)
             conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column.name}" {kind}')
-        _set_stamp(conn, stamp)
+        _set_stamp(conn, models)
         conn.commit()
 
 
-def _set_stamp(conn: Connection, stamp: int | None) -> None:
+def _stamp(conn: Connection, models: bytes) -> int:
+    """A positive 31-bit number naming these models and the file's schema as it is now
+    (SQLite counts every schema change in PRAGMA schema_version)."""
+    version = conn.exec_driver_sql("PRAGMA schema_version").scalar()
+    digest = hashlib.sha256(models + str(version).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF or 1
+
+
+def _set_stamp(conn: Connection, models: bytes | None) -> None:
     """Record that the schema matches these models (SQLite); a read-only file just keeps
     being checked."""
     from sqlalchemy.exc import DBAPIError
 
-    if stamp is None:
+    if models is None:
         return
     try:
-        conn.exec_driver_sql(f"PRAGMA user_version = {stamp:d}")
+        conn.exec_driver_sql(f"PRAGMA user_version = {_stamp(conn, models):d}")
     except DBAPIError:
         conn.rollback()
 
 
 @lru_cache(maxsize=1)
-def _schema_stamp() -> int | None:
-    """A positive 31-bit number naming this code's table models (their source files)."""
+def _models_digest() -> bytes | None:
+    """The table models' source files, hashed: a changed model, a new schema check."""
     digest = hashlib.sha256()
     try:
         for module in MODEL_MODULES:
@@ -127,7 +136,7 @@ def _schema_stamp() -> int | None:
             digest.update(Path(spec.origin).read_bytes())  # type: ignore[union-attr, arg-type]
     except (OSError, AttributeError, TypeError, ImportError):
         return None  # no source to read (a frozen build): check the schema every time
-    return int.from_bytes(digest.digest()[:4], "big") & 0x7FFFFFFF or 1
+    return digest.digest()
 
 
 def _missing_columns(conn: Connection) -> list[tuple[str, Any]]:
