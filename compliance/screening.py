@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Engine
-
-from compliance.countries import to_iso2
 from compliance.matching.index import EntityInfo, MatchIndex, load_index
 from compliance.matching.normalize import (
     NormName,
@@ -29,6 +26,9 @@ from compliance.matching.score import (
 )
 from compliance.policy import DECISION_RANK, Hit
 from compliance.sources import all_sources, policy_of
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 DEFAULT_THRESHOLD = 85.0
 ALGORITHMS = ("default", "ofac")
@@ -400,6 +400,8 @@ def _check_type(value: str | None) -> str | None:
 def _check_country(value: str | None) -> str | None:
     if not value or not value.strip():
         return None
+    from compliance.countries import to_iso2  # pycountry: only when a country is given
+
     code = to_iso2(value)
     if code is None:
         raise ScreeningError(f"unknown country {value!r}; use an ISO code such as RU or a name")

@@ -7,14 +7,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
 
 from compliance.schema import register_tables
 from compliance.store.db import DatabaseError, explain, get_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 DbOption = Annotated[
     str | None,
@@ -57,7 +58,11 @@ def database_errors(engine: Engine | None = None) -> Iterator[None]:
         yield
     except DatabaseError as exc:
         fail(str(exc))
-    except DBAPIError as exc:
+    except Exception as exc:
+        # SQLAlchemy's DBAPIError; a screen served from the index cache never imports it.
+        sa_exc = sys.modules.get("sqlalchemy.exc")
+        if sa_exc is None or not isinstance(exc, sa_exc.DBAPIError):
+            raise
         fail(explain(exc, engine))
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import time
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +21,9 @@ from compliance.lists_update import SourceOutcome
 from compliance.sources import all_sources
 from compliance.store.snapshots import source_statuses
 from compliance.update import update_sources
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 def update(
@@ -79,8 +83,25 @@ def update(
             )  # fmt: skip
     except ValueError as exc:
         fail(str(exc))
+    _index_for_screening(engine)
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
+
+
+def _index_for_screening(engine: Engine) -> None:
+    """Build (and cache) the screening index of the lists now current, so that the next
+    `compliance screen` starts at once."""
+    from compliance.cli.progress import progress_bar
+    from compliance.matching.index import load_index
+
+    start = time.monotonic()
+    with database_errors(engine), progress_bar() as progress:
+        index = load_index(engine, progress=progress)
+    if len(index.entities):
+        typer.echo(
+            f"index   {len(index.names):,} names of {len(index.entities):,} entries ready "
+            f"for screening ({time.monotonic() - start:.1f} s)"
+        )
 
 
 def sources(

@@ -50,9 +50,17 @@ def _split_lists(values: list[str] | None) -> list[str] | None:
 
 
 def _load_screener(db: str | None, lists: list[str] | None, algorithm: str) -> Screener:
-    engine = engine_for(db)
+    from compliance.cli.progress import progress_bar
+    from compliance.matching.index import cached_index, load_index
+    from compliance.store.db import resolve_url
+
+    index = cached_index(resolve_url(db))  # valid cache: no SQLAlchemy, no schema check
+    if index is None:
+        engine = engine_for(db)
+        with progress_bar() as progress:  # the first screen after an update builds the index
+            index = load_index(engine, progress=progress)
     try:
-        screener = Screener.load(engine, lists=lists, algorithm=algorithm)
+        screener = Screener(index, lists=lists, algorithm=algorithm)
     except ScreeningError as exc:
         fail(str(exc))
     if not screener.index.entities:

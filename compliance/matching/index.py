@@ -13,36 +13,35 @@ from __future__ import annotations
 import gc
 import hashlib
 import math
-import os
-import pickle
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import platformdirs
-from sqlalchemy import String, select, type_coerce
-from sqlalchemy.engine import Connection, Engine
 
-from compliance.matching.normalize import NormName, normalize_id, normalize_name, phonetic_key
-from compliance.sources import policy_fingerprint, policy_of
-from compliance.store.db import read_snapshot
-from compliance.store.models import (
-    Entity,
-    EntityBirthDate,
-    EntityIdentifier,
-    EntityName,
-    Snapshot,
-    SourceRow,
+from compliance.matching import indexcache
+from compliance.matching.indexfile import (
+    KeyedLists,
+    KeyedValues,
+    Reader,
+    Writer,
+    id_map,
 )
+from compliance.matching.normalize import NormName, normalize_id, normalize_name, phonetic_key
+from compliance.progress import NO_PROGRESS, Progress
+from compliance.sources import policy_of
+from compliance.store.db import read_snapshot
 
-INDEX_VERSION = 9
-KEEP_CACHED = 4  # index files kept in the cache folder
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+INDEX_VERSION = 10
 MIN_TYPO_LEN = 3  # tokens shorter than this are matched exactly or phonetically only
 KEEP_FIELDS = (
     "license_requirement", "license_policy", "federal_register_notice", "list_code", "list_codes",
@@ -78,31 +77,89 @@ class NameEntry:
     norm: NormName
 
 
-@dataclass
 class MatchIndex:
-    entities: list[EntityInfo]
-    names: list[NameEntry]
-    postings: dict[str, list[int]]  # token (or joined token pair) -> name indexes
-    df: dict[str, int]
-    by_phonetic: dict[str, list[str]]  # phonetic key -> vocabulary tokens
-    by_shape: dict[str, list[str]]  # "<ab7", ">yz7", "=az7": see shapes()
-    by_id: dict[str, list[int]]  # normalised identifier number -> entity indexes
-    groups: list[list[int]]
-    snapshots: dict[int, dict[str, Any]]  # snapshot id -> {source, id, data_date, sha256...}
-    key: str
-    primary_name: list[int] = field(default_factory=list)  # entity index -> its primary name
-    name_weight: list[float] = field(default_factory=list)  # name index -> sum of token weights
-    max_idf: float = 0.0
+    """The screening index, read from an index file (see indexfile.py): a memory-mapped cache
+    file, or bytes just built. Opening it builds the vocabulary dicts and nothing else; posting
+    lists, names and entities stay in the file until a query touches them."""
 
-    weights: dict[str, float] = field(default_factory=dict)  # token -> inverse frequency
+    def __init__(self, buf: Any) -> None:
+        f = Reader(buf)
+        self.buffer = buf
+        meta = f.meta
+        self.key: str = meta["key"]
+        # snapshot id -> {source, id, data_date, sha256, fetched_at}
+        self.snapshots: dict[int, dict[str, Any]] = {
+            int(k): v for k, v in meta["snapshots"].items()
+        }
+        self.max_idf: float = meta["max_idf"]
+        self._file = f
+        self.vocabulary = f.strings("vocab")  # token (or joined token pair) by token id
+        ids = id_map(self.vocabulary)
+        self.postings = KeyedLists(ids, f.int_lists("postings"))  # token -> name indexes
+        self.df = KeyedValues(ids, f.section("df"))  # token -> names holding it
+        self.weights = KeyedValues(ids, f.section("weights"))  # token -> inverse frequency
+        self.entities = f.records("entities", _decode_entity)
+        self.names = f.records("names", _decode_name)
+        self.groups = f.int_lists("groups")  # group -> entity indexes
+        self.primary_name = f.section("primary_name")  # entity index -> its primary name
+        self.name_weight = f.section("name_weight")  # name index -> sum of token weights
+
+    @cached_property
+    def by_phonetic(self) -> KeyedLists:
+        """Phonetic key -> vocabulary tokens."""
+        return self._token_lists("phonetic")
+
+    @cached_property
+    def by_shape(self) -> KeyedLists:
+        """ "<ab7", ">yz7", "=az7" (see shapes()) -> vocabulary tokens."""
+        return self._token_lists("shape")
+
+    @cached_property
+    def by_id(self) -> KeyedLists:
+        """Normalised identifier number -> entity indexes."""
+        f = self._file
+        return KeyedLists(id_map(f.strings("id")), f.int_lists("id"))
+
+    def _token_lists(self, name: str) -> KeyedLists:
+        token, f = self.vocabulary.__getitem__, self._file
+        return KeyedLists(
+            id_map(f.strings(name)), f.int_lists(name), lambda ids: list(map(token, ids))
+        )
 
     def idf(self, token: str) -> float:
         """Rarity weight: log(names / names holding the token); unseen tokens weigh most."""
         return self.weights.get(token, self.max_idf)
 
 
+_ENTITY_FIELDS = tuple(f.name for f in dataclass_fields(EntityInfo))
+
+
+def _encode_entity(e: EntityInfo) -> bytes:
+    return orjson.dumps([getattr(e, name) for name in _ENTITY_FIELDS])
+
+
+def _decode_entity(raw: bytes) -> EntityInfo:
+    e = EntityInfo(*orjson.loads(raw))
+    e.identifiers = [(t, n) for t, n in e.identifiers]
+    return e
+
+
+def _encode_name(n: NameEntry) -> bytes:
+    norm = n.norm
+    return orjson.dumps(
+        [n.entity, n.name, n.kind, norm.tokens, norm.legal_forms, norm.latin, norm.words]
+    )
+
+
+def _decode_name(raw: bytes) -> NameEntry:
+    entity, name, kind, tokens, legal, latin, words = orjson.loads(raw)
+    return NameEntry(entity, name, kind, NormName(tuple(tokens), tuple(legal), latin, tuple(words)))
+
+
 @contextmanager
 def _connected(bind: Engine | Connection) -> Iterator[Connection]:
+    from sqlalchemy.engine import Connection
+
     if isinstance(bind, Connection):
         yield bind
     else:
@@ -114,50 +171,52 @@ def _code_version() -> str:
     """The index's shape and normalisation come from this code: a changed file, a new index."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in ("index.py", "normalize.py"):
+    for name in ("index.py", "indexfile.py", "normalize.py"):
         digest.update((here / name).read_bytes())
-    return digest.hexdigest()[:12]
+    # How listings are grouped comes from the sources' policies: a changed policy, a new index.
+    package = here.parent
+    for path in [package / "policy.py", *sorted((package / "sources").glob("*.py"))]:
+        digest.update(path.read_bytes())
+    return f"{INDEX_VERSION}|{digest.hexdigest()[:12]}"
 
 
 _CODE_VERSION = _code_version()
 
 
 def cache_key(bind: Engine | Connection) -> tuple[str, dict[int, dict[str, Any]]]:
-    snaps: dict[int, dict[str, Any]] = {}
+    """The cache key of the current snapshots, and their facts (source, id, date, sha256)."""
     with _connected(bind) as conn:
-        rows = conn.execute(
-            select(Snapshot)
-            .join(SourceRow, SourceRow.current_snapshot_id == Snapshot.id)
-            .order_by(Snapshot.id)
-        ).all()
-    for s in rows:
-        snaps[s.id] = {
-            "source": s.source,
-            "id": s.id,
-            "data_date": s.data_date,
-            "sha256": s.sha256,
-            "fetched_at": s.fetched_at.isoformat(timespec="seconds") if s.fetched_at else None,
-        }
-    url = bind.engine.url.render_as_string(hide_password=True)
-    # The grouping of listings comes from the sources' policies: a changed policy, a new index.
-    raw = f"{INDEX_VERSION}|{_CODE_VERSION}|{policy_fingerprint()}|{url}|{sorted(snaps)}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:24], snaps
+        rows = conn.exec_driver_sql(indexcache.CURRENT_SNAPSHOTS).all()
+    url = bind.engine.url
+    database = indexcache.database_identity(
+        url.drivername, url.database, url.render_as_string(hide_password=True)
+    )
+    return indexcache.snapshot_key(database, rows, _CODE_VERSION)
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("COMPLIANCE_CACHE") or platformdirs.user_cache_dir("compliance"))
+def cached_index(url: str) -> MatchIndex | None:
+    """The cached index of a SQLite database's current snapshots, found with the standard
+    library alone (a screen from the cache never imports SQLAlchemy); None when the database
+    is not a SQLite file or has no valid cache yet: then use load_index(engine)."""
+    path = indexcache.sqlite_file(url)
+    rows = indexcache.current_snapshots_sqlite(path) if path else None
+    if path is None or rows is None:
+        return None
+    database = indexcache.database_identity("sqlite", path, url)
+    key, _snaps = indexcache.snapshot_key(database, rows, _CODE_VERSION)
+    return open_cached(key)
 
 
-def load_index(engine: Engine, *, use_cache: bool = True) -> MatchIndex:
-    """The index for the current snapshots: from the disk cache if valid, else built (and cached).
-
-    The garbage collector is paused while the index's million small objects are created and
-    then told to leave them alone (gc.freeze): both loading and screening run much faster.
+def load_index(
+    engine: Engine, *, use_cache: bool = True, progress: Progress = NO_PROGRESS
+) -> MatchIndex:
+    """The index for the current snapshots: from the disk cache if valid, else built (and
+    cached). The garbage collector is paused while a build creates its million small objects.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
-        index = _load_index(engine, use_cache)
+        index = _load_index(engine, use_cache, progress)
     finally:
         if enabled:
             gc.enable()
@@ -165,48 +224,49 @@ def load_index(engine: Engine, *, use_cache: bool = True) -> MatchIndex:
     return index
 
 
-def _load_index(engine: Engine, use_cache: bool) -> MatchIndex:
+def _load_index(engine: Engine, use_cache: bool, progress: Progress) -> MatchIndex:
     # One read snapshot for the key and every row: an update committing meanwhile in another
     # process must not leave the index with one snapshot's entities and none of its names.
     with read_snapshot(engine) as conn:
-        return _load_index_from(conn, use_cache)
+        return _load_index_from(conn, use_cache, progress)
 
 
-def _load_index_from(conn: Connection, use_cache: bool) -> MatchIndex:
+def _load_index_from(conn: Connection, use_cache: bool, progress: Progress) -> MatchIndex:
     key, snaps = cache_key(conn)
-    path = _cache_dir() / f"index-{key}.pickle"
-    if use_cache and path.is_file():
-        try:
-            with path.open("rb") as fh:
-                index = pickle.load(fh)
-            if isinstance(index, MatchIndex) and index.key == key:
-                return index
-        except Exception:  # a damaged cache is rebuilt, never trusted
-            pass
-    index = build_index(conn, key, snaps)
     if use_cache:
-        _write_cache(path, index)
+        cached = open_cached(key)
+        if cached is not None:
+            return cached
+    index = build_index(conn, key, snaps, progress)
+    if use_cache and indexcache.write_atomic(indexcache.cache_path(key), index.buffer):
+        # Served from the page cache from now on, shared by every process that screens.
+        return open_cached(key) or index
     return index
 
 
-def _write_cache(path: Path, index: MatchIndex) -> None:
+def open_cached(key: str) -> MatchIndex | None:
+    """The cached index under `key`, or None when it is missing, damaged or not for `key`."""
+    mapped = indexcache.map_file(indexcache.cache_path(key))
+    if mapped is None:
+        return None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Keep the few newest indexes (several databases may share the cache folder).
-        olds = sorted(path.parent.glob("index-*.pickle"), key=lambda p: p.stat().st_mtime)
-        for old in [p for p in olds if p != path][:-KEEP_CACHED]:
-            old.unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # caching is an optimisation; a read-only cache folder just means rebuilding
+        index = MatchIndex(mapped)
+    except (ValueError, KeyError, TypeError):  # IndexFileError is a ValueError
+        return None
+    return index if index.key == key else None
 
 
 def build_index(
-    bind: Engine | Connection, key: str, snaps: dict[int, dict[str, Any]]
+    bind: Engine | Connection,
+    key: str,
+    snaps: dict[int, dict[str, Any]],
+    progress: Progress = NO_PROGRESS,
 ) -> MatchIndex:
+    # The ORM models (and sqlmodel) are needed only here, not to screen from the cache.
+    from sqlalchemy import String, func, select, type_coerce
+
+    from compliance.store.models import Entity, EntityBirthDate, EntityIdentifier, EntityName
+
     entities: list[EntityInfo] = []
     pos: dict[int, int] = {}
     names: list[NameEntry] = []
@@ -248,11 +308,20 @@ def build_index(
                 )
             )
         current = select(Entity.id).where(Entity.snapshot_id.in_(snap_ids))
-        for eid, name, kind in conn.execute(
-            select(EntityName.entity_id, EntityName.name, EntityName.kind)
-            .where(EntityName.entity_id.in_(current))
-            .order_by(EntityName.id)
+        total = conn.execute(
+            select(func.count()).select_from(EntityName).where(EntityName.entity_id.in_(current))
+        ).scalar_one()
+        progress.start("index", "indexing names", total=total)
+        for done, (eid, name, kind) in enumerate(
+            conn.execute(
+                select(EntityName.entity_id, EntityName.name, EntityName.kind)
+                .where(EntityName.entity_id.in_(current))
+                .order_by(EntityName.id)
+            ),
+            1,
         ):
+            if done % 2000 == 0:
+                progress.update("index", completed=done)
             if eid in pos and name:
                 person = entities[pos[eid]].type == "person"
                 for variant in name_variants(name):
@@ -281,7 +350,9 @@ def build_index(
                 norm = normalize_id(number)
                 if len(norm) >= 4:
                     by_id[norm].append(pos[eid])
-    return _assemble(entities, names, dict(by_id), snaps, key)
+    index = _assemble(entities, names, dict(by_id), snaps, key)
+    progress.finish("index")
+    return index
 
 
 def _json(value: Any) -> Any:
@@ -301,37 +372,37 @@ def _assemble(
         joined = (a + b for a, b in zip(toks, toks[1:], strict=False))
         for t in dict.fromkeys([*toks, *joined]):
             postings[t].append(i)
-    df = {t: len(v) for t, v in postings.items()}
-    by_phonetic: dict[str, list[str]] = defaultdict(list)
-    by_shape: dict[str, list[str]] = defaultdict(list)
-    for t in postings:
+    vocab = list(postings)
+    by_phonetic: dict[str, list[int]] = defaultdict(list)  # values: token ids
+    by_shape: dict[str, list[int]] = defaultdict(list)
+    for tid, t in enumerate(vocab):
         k = phonetic_key(t)
         if len(k) >= 3:
-            by_phonetic[k].append(t)
+            by_phonetic[k].append(tid)
         if len(t) >= MIN_TYPO_LEN and t.isalpha():
             for shape in shapes(t):
-                by_shape[shape].append(t)
-    index = MatchIndex(
-        entities=entities,
-        names=names,
-        postings=dict(postings),
-        df=df,
-        by_phonetic=dict(by_phonetic),
-        by_shape=dict(by_shape),
-        by_id=by_id,
-        groups=_group(entities),
-        snapshots=snaps,
-        key=key,
-    )
-    index.max_idf = math.log(max(len(names), 2))
-    index.weights = {t: max(math.log(len(names) / n), 0.3) for t, n in df.items()}
-    w = index.weights
-    index.name_weight = [sum(w[t] for t in n.norm.tokens) for n in names]
-    index.primary_name = [-1] * len(entities)
+                by_shape[shape].append(tid)
+    groups = _group(entities)
+    weights = {t: max(math.log(len(names) / len(v)), 0.3) for t, v in postings.items()}
+    primary_name = [-1] * len(entities)
     for i, n in enumerate(names):
-        if index.primary_name[n.entity] == -1 or n.kind == "primary":
-            index.primary_name[n.entity] = i
-    return index
+        if primary_name[n.entity] == -1 or n.kind == "primary":
+            primary_name[n.entity] = i
+    out = Writer()
+    out.strings("vocab", vocab)
+    out.int_lists("postings", postings.values())
+    out.array("df", "i", map(len, postings.values()))
+    out.array("weights", "d", weights.values())
+    for name, table in (("phonetic", by_phonetic), ("shape", by_shape), ("id", by_id)):
+        out.strings(name, list(table))
+        out.int_lists(name, list(table.values()))
+    out.records("entities", [_encode_entity(e) for e in entities])
+    out.records("names", [_encode_name(n) for n in names])
+    out.int_lists("groups", groups)
+    out.array("primary_name", "i", primary_name)
+    out.array("name_weight", "d", (sum(weights[t] for t in n.norm.tokens) for n in names))
+    meta = {"key": key, "snapshots": snaps, "max_idf": math.log(max(len(names), 2))}
+    return MatchIndex(out.getvalue(meta))
 
 
 _TRAILING_BRACKETS = re.compile(r"\s*[(\[][^()\[\]]*[)\]][\s.,;]*$")

@@ -1,23 +1,30 @@
-"""Engine and sessions. SQLite by default (WAL, so readers keep going during an update)."""
+"""Engine and sessions. SQLite by default (WAL, so readers keep going during an update).
+
+Opening a database is cheap: the table models (and sqlmodel) are imported only when the schema
+must be checked, and a SQLite database records (PRAGMA user_version) which models and which
+schema version it was last checked against, so the check runs again only after the models or
+the file's schema changed, not on every command.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import importlib.util
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import platformdirs
-from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, SQLModel, create_engine
-
-from compliance.store import models  # noqa: F401  (registers the store's tables)
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+    from sqlmodel import Session
 
 ENV_VAR = "COMPLIANCE_DB"
+# The modules whose SQLModel classes are the tables of the database.
+MODEL_MODULES = ("compliance.store.models", "compliance.orders.models", "compliance.rules.models")
 
 
 class DatabaseError(Exception):
@@ -25,6 +32,8 @@ class DatabaseError(Exception):
 
 
 def default_url() -> str:
+    import platformdirs
+
     path = Path(platformdirs.user_data_dir("compliance")) / "compliance.db"
     return f"sqlite:///{path}"
 
@@ -38,6 +47,9 @@ def resolve_url(url: str | None = None) -> str:
 
 @lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import DBAPIError
+
     url = resolve_url(url)
     if url.startswith("sqlite"):
         db_path = url.split("///", 1)[-1]
@@ -62,25 +74,75 @@ def get_engine(url: str | None = None) -> Engine:
 def _create_tables(engine: Engine) -> None:
     """Create missing tables, and add columns a newer version introduced, under a write lock
     so two first runs at once cannot collide."""
+    models = _models_digest() if engine.dialect.name == "sqlite" else None
+    if models is not None:
+        with engine.connect() as conn:
+            if conn.exec_driver_sql("PRAGMA user_version").scalar() == _stamp(conn, models):
+                return  # checked against exactly these models, and no schema change since
+    from sqlalchemy import inspect
+    from sqlmodel import SQLModel
+
+    for module in MODEL_MODULES:
+        importlib.import_module(module)  # registers the tables
     with engine.connect() as conn:
         if not _missing_columns(conn) and set(SQLModel.metadata.tables) <= set(
             inspect(conn).get_table_names()
         ):
+            _set_stamp(conn, models)
+            conn.commit()
             return
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         elif engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(7223301)"))
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7223301)")
         SQLModel.metadata.create_all(conn)  # checks again, under the lock
         for table, column in _missing_columns(conn):
             # New columns are always nullable, so older rows simply hold NULL.
             kind = column.type.compile(dialect=engine.dialect)
             conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column.name}" {kind}')
+        _set_stamp(conn, models)
         conn.commit()
 
 
+def _stamp(conn: Connection, models: bytes) -> int:
+    """A positive 31-bit number naming these models and the file's schema as it is now
+    (SQLite counts every schema change in PRAGMA schema_version)."""
+    version = conn.exec_driver_sql("PRAGMA schema_version").scalar()
+    digest = hashlib.sha256(models + str(version).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF or 1
+
+
+def _set_stamp(conn: Connection, models: bytes | None) -> None:
+    """Record that the schema matches these models (SQLite); a read-only file just keeps
+    being checked."""
+    from sqlalchemy.exc import DBAPIError
+
+    if models is None:
+        return
+    try:
+        conn.exec_driver_sql(f"PRAGMA user_version = {_stamp(conn, models):d}")
+    except DBAPIError:
+        conn.rollback()
+
+
+@lru_cache(maxsize=1)
+def _models_digest() -> bytes | None:
+    """The table models' source files, hashed: a changed model, a new schema check."""
+    digest = hashlib.sha256()
+    try:
+        for module in MODEL_MODULES:
+            spec = importlib.util.find_spec(module)
+            digest.update(Path(spec.origin).read_bytes())  # type: ignore[union-attr, arg-type]
+    except (OSError, AttributeError, TypeError, ImportError):
+        return None  # no source to read (a frozen build): check the schema every time
+    return digest.digest()
+
+
 def _missing_columns(conn: Connection) -> list[tuple[str, Any]]:
+    from sqlalchemy import inspect
+    from sqlmodel import SQLModel
+
     insp = inspect(conn)
     existing = set(insp.get_table_names())
     missing = []
@@ -163,4 +225,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def session(url: str | None = None) -> Session:
+    from sqlmodel import Session
+
     return Session(get_engine(url))
