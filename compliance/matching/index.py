@@ -29,7 +29,14 @@ import platformdirs
 from sqlalchemy import String, select, type_coerce
 from sqlalchemy.engine import Connection, Engine
 
-from compliance.matching.normalize import NormName, normalize_id, normalize_name, phonetic_key
+from compliance.datafiles import data_file
+from compliance.matching.normalize import (
+    NORMALISATION_TABLES,
+    NormName,
+    normalize_id,
+    normalize_name,
+    phonetic_key,
+)
 from compliance.store.db import read_snapshot
 from compliance.store.models import (
     Entity,
@@ -40,7 +47,7 @@ from compliance.store.models import (
     SourceRow,
 )
 
-INDEX_VERSION = 9
+INDEX_VERSION = 10
 KEEP_CACHED = 4  # index files kept in the cache folder
 MIN_TYPO_LEN = 3  # tokens shorter than this are matched exactly or phonetically only
 KEEP_FIELDS = (
@@ -116,8 +123,10 @@ def _code_version() -> str:
     """The index's shape and normalisation come from this code: a changed file, a new index."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in ("index.py", "normalize.py"):
+    for name in ("index.py", "normalize.py", "abbreviations.py", "cjk.py"):
         digest.update((here / name).read_bytes())
+    for table in NORMALISATION_TABLES:  # a changed table changes the normalised names too
+        digest.update(data_file(table).read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -257,10 +266,10 @@ def build_index(
             if eid in pos and name:
                 person = entities[pos[eid]].type == "person"
                 for variant in name_variants(name):
-                    norm = normalize_name(variant)
-                    names.append(
-                        NameEntry(pos[eid], name, kind, norm.as_person() if person else norm)
-                    )
+                    for norm in normalize_name(variant).forms:  # a Chinese name: several
+                        names.append(
+                            NameEntry(pos[eid], name, kind, norm.as_person() if person else norm)
+                        )
         for eid, date in conn.execute(
             select(EntityBirthDate.entity_id, EntityBirthDate.date)
             .where(EntityBirthDate.entity_id.in_(current))
