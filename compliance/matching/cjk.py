@@ -23,7 +23,7 @@ from typing import Any
 
 from compliance.datafiles import data_file
 
-MAX_FORMS = 8  # alternative renderings of one name, at most
+MAX_FORMS = 16  # alternative renderings of one name, at most
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _NUMERALS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"两": 2}

@@ -21,6 +21,7 @@ from rigour.text import ascii_text
 
 from compliance.matching.abbreviations import (
     ANY_NAME_TITLES,
+    abbreviations,
     canonical,
     legal_spellings,
     person_titles,
@@ -221,18 +222,20 @@ def _normalize(text: str, latin: bool, truncated: bool) -> NormName:
     if len(words) > MAX_TOKENS:
         words, truncated = words[:MAX_TOKENS], True
     spellings = legal_spellings()
-    words = [spellings.get(w, w) for w in words]
-    words = _drop_titles(words, ANY_NAME_TITLES, titles)
-    person_titles_dropped = list(titles)
-    person = tuple(_ordinal(w) for w in _drop_titles(words, person_titles(), person_titles_dropped))
+    if not spellings.keys().isdisjoint(words):
+        words = [spellings.get(w, w) for w in words]
+    if words[0] in ANY_NAME_TITLES:
+        words = _drop_titles(words, ANY_NAME_TITLES, titles)
+    dropped = list(titles)
+    person = _drop_titles(words, person_titles(), dropped) if words[0] in person_titles() else words
+    person = tuple([canonical(w) if w[0].isdigit() else w for w in person])
     tokens, legal = _set_aside_legal_forms(_join_spaced_letters(words))
     if tokens is None:
         # Nothing but rare "legal forms" (the aircraft EP-MMC): those words are the name.
         return NormName(person, (), latin, person, tuple(titles), (), truncated)
-    tokens = tuple(canonical(t) for t in tokens)
-    return NormName(
-        tokens, _legal_classes(legal), latin, person, tuple(person_titles_dropped), (), truncated
-    )
+    abbr = abbreviations()
+    canon = tuple([canonical(t) if t[0].isdigit() else abbr.get(t, t) for t in tokens])
+    return NormName(canon, _legal_classes(legal), latin, person, tuple(dropped), (), truncated)
 
 
 def _drop_titles(words: list[str], titles: frozenset[str], dropped: list[str]) -> list[str]:
