@@ -63,6 +63,12 @@ def abbreviations() -> dict[str, str]:
 
 
 @cache
+def ordinals() -> dict[str, str]:
+    """The rows of abbreviations.csv that are ordinals ("second", "ii" -> "2")."""
+    return {k: v for k, v in abbreviations().items() if v.isdigit()}
+
+
+@cache
 def legal_spellings() -> dict[str, str]:
     return _table("legal_form_spellings.csv", "spelling", "usual")
 

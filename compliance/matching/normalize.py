@@ -24,6 +24,7 @@ from compliance.matching.abbreviations import (
     abbreviations,
     canonical,
     legal_spellings,
+    ordinals,
     person_titles,
 )
 from compliance.matching.cjk import has_han, latin_forms
@@ -229,6 +230,9 @@ def _normalize(text: str, latin: bool, truncated: bool) -> NormName:
     dropped = list(titles)
     person = _drop_titles(words, person_titles(), dropped) if words[0] in person_titles() else words
     person = tuple([canonical(w) if w[0].isdigit() else w for w in person])
+    numbers = ordinals()  # before legal forms: rigour reads "II" as one
+    if not numbers.keys().isdisjoint(words):
+        words = [numbers.get(w, w) for w in words]
     tokens, legal = _set_aside_legal_forms(_join_spaced_letters(words))
     if tokens is None:
         # Nothing but rare "legal forms" (the aircraft EP-MMC): those words are the name.
