@@ -1,8 +1,8 @@
 """The curated word tables normalisation applies to both sides of a comparison.
 
 data/abbreviations.csv: business abbreviations, plural and spelling folds and ordinals, each
-mapped to one canonical token ("Intl", "Int'l" -> "international"; "Tech", "Technologies" ->
-"technology"; "2nd", "second", "II" -> "2"). Canonicalising the same way in the index and the
+mapped to one canonical token ("Intl", "Int'l" -> "international"; "Tech" -> "technology";
+"2nd", "2", "II" -> "second"). Canonicalising the same way in the index and the
 query means an abbreviation can only make two names agree that already say the same thing.
 data/legal_form_spellings.csv: misspelt or transliterated words of legal forms ("STOK",
 "OBSHCHESTOV", "DJSC"), corrected before legal forms are recognised.
@@ -64,8 +64,10 @@ def abbreviations() -> dict[str, str]:
 
 @cache
 def ordinals() -> dict[str, str]:
-    """The rows of abbreviations.csv that are ordinals ("second", "ii" -> "2")."""
-    return {k: v for k, v in abbreviations().items() if v.isdigit()}
+    """The rows of abbreviations.csv that are ordinals ("2", "ii" -> "second")."""
+    table = abbreviations()
+    words = {v for k, v in table.items() if k.isdigit()}
+    return {k: v for k, v in table.items() if v in words}
 
 
 @cache
@@ -86,8 +88,9 @@ def person_titles() -> frozenset[str]:
 
 
 def canonical(token: str) -> str:
-    """The one form of a token both sides use: abbreviation expanded, ordinal as digits."""
+    """The one form of a token both sides use: abbreviation expanded, ordinal as a word up to
+    twentieth ("2nd", "2", "II" -> "second"; "54th" -> "54")."""
     m = _ORDINAL.match(token)
     if m:
-        return m.group(1)
+        token = m.group(1)
     return abbreviations().get(token, token)

@@ -266,10 +266,10 @@ def build_index(
             if eid in pos and name:
                 person = entities[pos[eid]].type == "person"
                 for variant in name_variants(name):
-                    for norm in normalize_name(variant).forms:  # a Chinese name: several
-                        names.append(
-                            NameEntry(pos[eid], name, kind, norm.as_person() if person else norm)
-                        )
+                    norm = normalize_name(variant)
+                    names.append(
+                        NameEntry(pos[eid], name, kind, norm.as_person() if person else norm)
+                    )
         for eid, date in conn.execute(
             select(EntityBirthDate.entity_id, EntityBirthDate.date)
             .where(EntityBirthDate.entity_id.in_(current))

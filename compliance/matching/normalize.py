@@ -121,6 +121,7 @@ _FORM_SPELLINGS = (
     ("societa per azioni", "spa"),
 )
 _DOTTED = re.compile(r"(?<=\b[a-z])\.(?=[a-z]\b)")  # "s.a." -> "sa.", "u.s.a." -> "usa."
+_SURNAME_FIRST = re.compile(r"^\W*[a-z]+\s*,")
 _HIS_EXCELLENCY = re.compile(r"^\W*h\s?\.\s?e\s?\.\s*")  # "H.E." (not the surname He)
 # Legal-form words set aside wherever they stand ("XYZ Company Limited Shanghai Branch").
 _LEGAL_ANYWHERE = frozenset(
@@ -216,6 +217,7 @@ def _normalize(text: str, latin: bool, truncated: bool) -> NormName:
         titles.append("he")
         text = _HIS_EXCELLENCY.sub("", text)
     text = _DOTTED.sub("", _APOSTROPHES.sub("", text))
+    surname_first = bool(_SURNAME_FIRST.match(text))  # "SHEIKH, Umair": a surname, no title
     text = _NON_ALNUM.sub(" ", text).strip()
     if not text:
         return NormName((), (), latin, titles=tuple(titles), truncated=truncated)
@@ -225,10 +227,12 @@ def _normalize(text: str, latin: bool, truncated: bool) -> NormName:
     spellings = legal_spellings()
     if not spellings.keys().isdisjoint(words):
         words = [spellings.get(w, w) for w in words]
-    if words[0] in ANY_NAME_TITLES:
+    if words[0] in ANY_NAME_TITLES and not surname_first:
         words = _drop_titles(words, ANY_NAME_TITLES, titles)
     dropped = list(titles)
-    person = _drop_titles(words, person_titles(), dropped) if words[0] in person_titles() else words
+    person = words
+    if words[0] in person_titles() and not surname_first:
+        person = _drop_titles(words, person_titles(), dropped)
     person = tuple([canonical(w) if w[0].isdigit() else w for w in person])
     numbers = ordinals()  # before legal forms: rigour reads "II" as one
     if not numbers.keys().isdisjoint(words):
