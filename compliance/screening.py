@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from compliance.matching.index import EntityInfo, MatchIndex, load_index
 from compliance.matching.normalize import (
+    MAX_TOKENS,
     NormName,
     normalize_id,
     normalize_name,
@@ -150,23 +151,30 @@ class Screener:
         qtype = _check_type(query.type)
         qcountry = _check_country(query.country)
         qyear, qdate = _check_dob(query.dob)
-        q = self.retriever.fix_legal_typos(normalize_name(query.name or ""))
+        read = normalize_name(query.name or "")
+        q = self.retriever.fix_legal_typos(read)
         if not q.tokens and not query.id:
             if q.legal_forms:
                 raise ScreeningError(
                     f"{query.name!r} is only a legal form; give the name of the party"
                 )
+            if (query.name or "").strip():
+                raise ScreeningError(
+                    f"name {query.name[:80]!r} has no letters or digits after normalisation; "
+                    "give the name in letters"
+                )
             raise ScreeningError("the name is empty; give the name of the party to screen")
         idx = self.index
         best: dict[int, _Scored] = {}
-        for n in self.retriever.candidates(q, threshold, query.name) if q.tokens else []:
-            e = idx.names[n].entity
-            if not self._wanted(idx.entities[e], qtype):
-                continue
-            s, detail, expl = self._name_score(query.name, q, n)
-            cur = best.get(e)
-            if cur is None or s > cur.name_score:
-                best[e] = _Scored(e, n, s, detail, expl)
+        for form in q.forms if q.tokens else ():  # a Chinese name has several renderings
+            for n in self.retriever.candidates(form, threshold, query.name):
+                e = idx.names[n].entity
+                if not self._wanted(idx.entities[e], qtype):
+                    continue
+                s, detail, expl = self._name_score(query.name, form, n)
+                cur = best.get(e)
+                if cur is None or s > cur.name_score:
+                    best[e] = _Scored(e, n, s, detail, expl)
         if query.id:
             for e in idx.by_id.get(normalize_id(query.id), ()):
                 n = idx.primary_name[e]
@@ -183,7 +191,11 @@ class Screener:
             self._qualify(sc, ent, qcountry, qyear, qdate, query.id)
             if sc.score >= threshold:
                 scored.append(sc)
-        return ScreenResult(query, self._merge(scored, limit), threshold, self.algorithm)
+        matches = self._merge(scored, limit)
+        if read.truncated:
+            for m in matches:
+                m.explanation += f"; only the first {MAX_TOKENS} words of the name were compared"
+        return ScreenResult(query, matches, threshold, self.algorithm)
 
     def _wanted(self, ent: EntityInfo, qtype: str | None) -> bool:
         """The entity is of the asked type (or of unknown type) and on one of the asked lists."""

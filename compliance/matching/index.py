@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from compliance.datafiles import data_file
 from compliance.matching import indexcache
 from compliance.matching.indexfile import (
     KeyedLists,
@@ -33,7 +34,13 @@ from compliance.matching.indexfile import (
     Writer,
     id_map,
 )
-from compliance.matching.normalize import NormName, normalize_id, normalize_name, phonetic_key
+from compliance.matching.normalize import (
+    NORMALISATION_TABLES,
+    NormName,
+    normalize_id,
+    normalize_name,
+    phonetic_key,
+)
 from compliance.progress import NO_PROGRESS, Progress
 from compliance.sources import policy_of
 from compliance.store.db import read_snapshot
@@ -41,7 +48,7 @@ from compliance.store.db import read_snapshot
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-INDEX_VERSION = 10
+INDEX_VERSION = 11
 MIN_TYPO_LEN = 3  # tokens shorter than this are matched exactly or phonetically only
 KEEP_FIELDS = (
     "license_requirement", "license_policy", "federal_register_notice", "list_code", "list_codes",
@@ -171,8 +178,10 @@ def _code_version() -> str:
     """The index's shape and normalisation come from this code: a changed file, a new index."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in ("index.py", "indexfile.py", "normalize.py"):
+    for name in ("index.py", "indexfile.py", "normalize.py", "abbreviations.py", "cjk.py"):
         digest.update((here / name).read_bytes())
+    for table in NORMALISATION_TABLES:  # a changed table changes the normalised names too
+        digest.update(data_file(table).read_bytes())
     # How listings are grouped comes from the sources' policies: a changed policy, a new index.
     package = here.parent
     for path in [package / "policy.py", *sorted((package / "sources").glob("*.py"))]:

@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import jellyfish
+from anyascii import anyascii
 from rigour.names.org_types import remove_org_types, replace_org_types_compare
 from rigour.text import ascii_text
+
+from compliance.matching.abbreviations import (
+    ANY_NAME_TITLES,
+    abbreviations,
+    canonical,
+    legal_spellings,
+    ordinals,
+    person_titles,
+)
+from compliance.matching.cjk import has_han, latin_forms
 
 # Words rigour leaves behind when a legal form is spelled out ("Company Limited").
 _LEGAL_LEFTOVERS = frozenset(
@@ -65,6 +76,7 @@ _LEGAL_QUALIFIERS = frozenset(
         "obshchestvo",
         "limited",
         "liability",
+        "pvt",
     ]
 )
 # Words of spelled-out legal forms: a query's typo in one of them is corrected before the
@@ -109,20 +121,47 @@ _FORM_SPELLINGS = (
     ("societa per azioni", "spa"),
 )
 _DOTTED = re.compile(r"(?<=\b[a-z])\.(?=[a-z]\b)")  # "s.a." -> "sa.", "u.s.a." -> "usa."
+_SURNAME_FIRST = re.compile(r"^\W*[a-z]+\s*,")
+_HIS_EXCELLENCY = re.compile(r"^\W*h\s?\.\s?e\s?\.\s*")  # "H.E." (not the surname He)
+# Legal-form words set aside wherever they stand ("XYZ Company Limited Shanghai Branch").
+_LEGAL_ANYWHERE = frozenset(
+    ["co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited", "llc"]
+)
+# Canonical class of each legal form found, so "AG" and "GmbH" can be told apart and
+# "Co., Ltd." agrees with "Company Limited"; qualifiers ("open", "joint") have none.
+_LEGAL_CLASS: dict[str, tuple[str, ...]] = {
+    "co": ("CO",), "company": ("CO",), "coltd": ("CO", "LTD"), "ltd": ("LTD",),
+    "limited": ("LTD",), "corp": ("CORP",), "corporation": ("CORP",), "inc": ("INC",),
+    "incorporated": ("INC",), "llc": ("LLC",), "ooo": ("LLC",), "jsc": ("JSC",),
+    "ojsc": ("JSC",), "cjsc": ("JSC",), "pjsc": ("JSC",), "oao": ("JSC",), "zao": ("JSC",),
+    "pao": ("JSC",), "ao": ("JSC",), "pvt": ("PVT",), "private": ("PVT",),
+}  # fmt: skip
+NORMALISATION_TABLES = ("abbreviations.csv", "legal_form_spellings.csv", "chinese_terms.csv")
+MAX_NAME_CHARS = 1_000  # longer input is cut: the cost of a name stays bounded
+MAX_TOKENS = 24  # words of a name considered, at most
 
 
 @dataclass(frozen=True, slots=True)
 class NormName:
     tokens: tuple[str, ...]  # name tokens used for matching, legal forms removed
-    legal_forms: tuple[str, ...]  # the legal forms set aside, canonical ("llc", "jsc"...)
+    legal_forms: tuple[str, ...]  # canonical classes of the legal forms set aside: LLC, JSC...
     latin: bool  # False when the original was written in another script
     words: tuple[str, ...] = ()  # every token, legal forms kept: how a person's name is read
+    titles: tuple[str, ...] = ()  # honorifics dropped from the front ("dr", "sheikh")
+    alternatives: tuple[NormName, ...] = ()  # other renderings (Chinese: China / Chinese)
+    truncated: bool = False  # only the first MAX_TOKENS words (MAX_NAME_CHARS) were read
 
     def as_person(self) -> NormName:
-        """People have no legal form: "SA'D SABAWI" keeps "sad" (S.A.D. for a company)."""
-        if not self.legal_forms or not self.words:
+        """People have no legal form: "SA'D SABAWI" keeps "sad" (S.A.D. for a company), and
+        their names are not business abbreviations ("Dev", "Tech")."""
+        if not self.words or self.words == self.tokens:
             return self
-        return NormName(self.words, (), self.latin, self.words)
+        return NormName(self.words, (), self.latin, self.words, self.titles, (), self.truncated)
+
+    @property
+    def forms(self) -> tuple[NormName, ...]:
+        """This rendering and its alternatives."""
+        return (self, *self.alternatives)
 
     @property
     def text(self) -> str:
@@ -144,21 +183,110 @@ def is_latin(text: str) -> bool:
 
 def _to_ascii(name: str) -> str:
     """Latin letters with accents lose them (fast path); anything else goes through rigour's
-    transliteration (other scripts, ß, ø, typographic apostrophes...)."""
+    transliteration (other scripts, ß, ø, typographic apostrophes...), and scripts rigour
+    does not know (Khmer, Lao, Ethiopic) through anyascii. Emoji and symbols are dropped."""
     if name.isascii():
         return name
     plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
-    return plain if plain.isascii() else ascii_text(name)
+    if plain.isascii():
+        return plain
+    text = ascii_text(name)
+    if "?" in text and "?" not in name:
+        text = anyascii("".join(c for c in name if unicodedata.category(c)[0] != "S"))
+    return text
 
 
 @lru_cache(maxsize=200_000)
 def normalize_name(name: str) -> NormName:
-    latin = is_latin(name)
-    text = _to_ascii(name).lower()
+    """The one normalisation of a name, used for listed names and queries alike."""
+    truncated = len(name) > MAX_NAME_CHARS
+    if truncated:
+        name = name[:MAX_NAME_CHARS]
+    if not name.isascii() and has_han(name):
+        forms = [_normalize(f, False, truncated) for f in latin_forms(name)]
+        forms = [f for f in dict.fromkeys(forms) if f.tokens]
+        if forms:
+            return replace(forms[0], alternatives=tuple(forms[1:]))
+    return _normalize(_to_ascii(name), is_latin(name), truncated)
+
+
+def _normalize(text: str, latin: bool, truncated: bool) -> NormName:
+    text = text.lower().replace("&", " and ")
+    titles: list[str] = []
+    if _HIS_EXCELLENCY.match(text):
+        titles.append("he")
+        text = _HIS_EXCELLENCY.sub("", text)
     text = _DOTTED.sub("", _APOSTROPHES.sub("", text))
+    surname_first = bool(_SURNAME_FIRST.match(text))  # "SHEIKH, Umair": a surname, no title
     text = _NON_ALNUM.sub(" ", text).strip()
     if not text:
-        return NormName((), (), latin)
+        return NormName((), (), latin, titles=tuple(titles), truncated=truncated)
+    words = text.split()
+    if len(words) > MAX_TOKENS:
+        words, truncated = words[:MAX_TOKENS], True
+    spellings = legal_spellings()
+    if not spellings.keys().isdisjoint(words):
+        words = [spellings.get(w, w) for w in words]
+    if words[0] in ANY_NAME_TITLES and not surname_first:
+        words = _drop_titles(words, ANY_NAME_TITLES, titles)
+    dropped = list(titles)
+    person = words
+    if words[0] in person_titles() and not surname_first:
+        person = _drop_titles(words, person_titles(), dropped)
+    person = tuple([canonical(w) if w[0].isdigit() else w for w in person])
+    numbers = ordinals()  # before legal forms: rigour reads "II" as one
+    if not numbers.keys().isdisjoint(words):
+        words = [numbers.get(w, w) for w in words]
+    tokens, legal = _set_aside_legal_forms(_join_spaced_letters(words))
+    if tokens is None:
+        # Nothing but rare "legal forms" (the aircraft EP-MMC): those words are the name.
+        return NormName(person, (), latin, person, tuple(titles), (), truncated)
+    abbr = abbreviations()
+    canon = tuple([canonical(t) if t[0].isdigit() else abbr.get(t, t) for t in tokens])
+    return NormName(canon, _legal_classes(legal), latin, person, tuple(dropped), (), truncated)
+
+
+def _drop_titles(words: list[str], titles: frozenset[str], dropped: list[str]) -> list[str]:
+    """Leading honorifics, while a name remains after them."""
+    i = 0
+    while i < len(words) - 1 and words[i] in titles:
+        if words[i] not in dropped:
+            dropped.append(words[i])
+        i += 1
+    return words[i:]
+
+
+def _ordinal(word: str) -> str:
+    return canonical(word) if word[0].isdigit() else word
+
+
+def _join_spaced_letters(words: list[str]) -> list[str]:
+    """Letters of a legal form typed apart ("S A DE C V", "T E G LIMITED") are one word: a run
+    of single letters is joined next to "de" or in a name that has another legal-form word.
+    Otherwise single letters are initials ("B V OBNOSOV")."""
+    if sum(len(w) == 1 for w in words) < 2:
+        return words
+    legal = "de" in words or any(w in _LEGAL_LEFTOVERS or w in LEGAL_WORDS for w in words)
+    if not legal:
+        return words
+    out: list[str] = []
+    run: list[str] = []
+    for w in [*words, ""]:
+        if len(w) == 1:
+            run.append(w)
+            continue
+        if run:
+            out.extend(["".join(run)] if len(run) > 1 else run)
+            run = []
+        if w:
+            out.append(w)
+    return out
+
+
+def _set_aside_legal_forms(words: list[str]) -> tuple[list[str] | None, list[str]]:
+    """The name's tokens without legal forms, and the legal forms (rigour's compare forms);
+    None when the name is nothing but rare legal-form words."""
+    text = " ".join(words)
     for spelling, usual in _FORM_SPELLINGS:
         if spelling in text:
             text = text.replace(spelling, usual)
@@ -170,7 +298,6 @@ def normalize_name(name: str) -> NormName:
     text = " ".join(words)
     stripped = remove_org_types(text)
     tokens = initials + stripped.split()
-    everything = tuple(initials + words)
     legal: list[str] = []
     if stripped.split() != words:
         kept = set(tokens)
@@ -182,13 +309,24 @@ def normalize_name(name: str) -> NormName:
         legal.append(tokens.pop())
     while len(tokens) > 1 and tokens[0] in leftovers:
         legal.append(tokens.pop(0))
+    if len(tokens) > 2 and any(t in _LEGAL_ANYWHERE for t in tokens[1:-1]):
+        legal.extend(t for t in tokens if t in _LEGAL_ANYWHERE)
+        tokens = [t for t in tokens if t not in _LEGAL_ANYWHERE]
     if len(tokens) == 1 and tokens[0] in _LEGAL_LEFTOVERS:
         legal.append(tokens.pop())
     legal = list(dict.fromkeys(legal))
     if not tokens and not set(legal) <= WELL_KNOWN_FORMS:
-        # Nothing but rare "legal forms" (the aircraft EP-MMC): those words are the name.
-        return NormName(everything, (), latin, everything)
-    return NormName(tuple(tokens), tuple(legal), latin, everything)
+        return None, legal
+    return tokens, legal
+
+
+def _legal_classes(forms: list[str]) -> tuple[str, ...]:
+    classes: list[str] = []
+    for form in forms:
+        if form in _LEGAL_QUALIFIERS and form not in _LEGAL_CLASS:
+            continue
+        classes.extend(_LEGAL_CLASS.get(form, (form.upper(),)))
+    return tuple(dict.fromkeys(classes))
 
 
 _VOWELS = frozenset("aeiou")
