@@ -341,6 +341,8 @@ class Screener:
             features["identifier_match"] = sc.id_match
         kind = entry.kind.replace("_", " ")
         explanation = f"{kind} name {entry.name!r} scored {sc.name_score:g}: {name_expl}"
+        if entry.kind not in ("primary", "aka"):
+            explanation = f"{kind} ({NAME_KIND_MEANING.get(entry.kind, entry.kind)}): {explanation}"
         for qual in sc.qualifiers:
             effect = qual["effect"]
             tag = f" ({effect:+g})" if isinstance(effect, (int, float)) and effect else ""

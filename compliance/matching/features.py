@@ -105,9 +105,28 @@ def numbers_of(tokens: tuple[str, ...]) -> set[str]:
     return out
 
 
+# Legal forms by the kind of company they name; translations swap forms within a kind (OOO =
+# LLC = Ltd, AO = JSC = AG = S.A.), so only forms of different kinds conflict (AG vs GmbH).
+# "Co." / "Company" says nothing of the kind.
+_LIMITED = "ltd limited coltd llc ooo tov sro gmbh bv pte pvt bhd sdn kft llp sarl srl eood"
+_JOINT_STOCK = "jsc ao oao ojsc pao pjsc zao cjsc ag sa sacv spa nv plc as ab oy tas"
+_CORPORATION = "corp corporation inc incorporated"
+LEGAL_KIND = {
+    form: kind
+    for kind, forms in (("limited", _LIMITED), ("stock", _JOINT_STOCK), ("corp", _CORPORATION))
+    for form in forms.split()
+}
+_NEUTRAL_FORMS = frozenset({"co", "company", "companies"})
+
+
+def legal_kinds(forms: tuple[str, ...]) -> set[str]:
+    return {LEGAL_KIND.get(f, f) for f in forms if f not in _NEUTRAL_FORMS}
+
+
 def legal_agreement(qforms: tuple[str, ...], cforms: tuple[str, ...]) -> tuple[float, float]:
-    """(agree, conflict): both names state a legal form, and they share one / share none
-    ("AG" and "GmbH" are different companies' forms)."""
-    if not qforms or not cforms:
+    """(agree, conflict): both names state a legal form, and they are of one kind / of
+    different kinds ("AG" and "GmbH" are different companies' forms)."""
+    qk, ck = legal_kinds(qforms), legal_kinds(cforms)
+    if not qk or not ck:
         return 0.0, 0.0
-    return (1.0, 0.0) if set(qforms) & set(cforms) else (0.0, 1.0)
+    return (1.0, 0.0) if qk & ck else (0.0, 1.0)

@@ -56,6 +56,8 @@ def token_sim(a: str, b: str) -> tuple[float, str]:
     short, long = min(la, lb), max(la, lb)
     if short < 3 or a.isdigit() or b.isdigit():
         return 0.0, ""
+    if _abbreviates(a, b):
+        return 0.7, "abbreviation"
     allowed = 0 if long <= 3 else 1 if long <= 5 else 2 if long <= 8 else 3
     best, how = 0.0, ""
     if allowed:
@@ -75,6 +77,16 @@ def token_sim(a: str, b: str) -> tuple[float, str]:
                 if sim > best:
                     best, how = sim, "sounds alike"
     return best, how
+
+
+def _abbreviates(a: str, b: str) -> bool:
+    """Query token `a` is a written abbreviation of `b` (INTL / INTERNATIONAL, GRP / GROUP,
+    CORP / CORPORATION): same first letter, its letters in order within `b`, at least three
+    letters shorter, and no more than one vowel (so ALI is not ALAVI)."""
+    if a[0] != b[0] or len(b) < len(a) + 2 or sum(ch in _VOWELS for ch in a) > 1:
+        return False
+    rest = iter(b)
+    return all(ch in rest for ch in a)
 
 
 @dataclass
@@ -136,6 +148,8 @@ Weight = Callable[[str], float]
 # A name's own evidence tops out here (100 * sigmoid(7.7) = 99.95, shown as 100), so a
 # contradicting country or birth year always shows in the score.
 NAME_LOGIT_MAX = 7.7
+EVIDENCE_FULL = 25.0  # rarity weight of agreeing listed words that counts as full evidence
+RAREST_FULL = 11.0  # a word in about one listed name in 60,000 (ln 60,000 = 11)
 
 
 def _align(
@@ -179,7 +193,7 @@ def name_features(
     qt, ct = q.tokens, c.tokens
     pairs, xq, xc = _align(qt, ct)
     tw = {t: weight(t) for t in (*qt, *ct)}
-    matched = share_typo = share_sound = 0.0
+    matched = share_typo = share_sound = share_abbrev = evidence = rarest = 0.0
     w_q = w_c = 0.0
     all_common = True
     initials = 0
@@ -195,10 +209,14 @@ def name_features(
         w_q += wq
         w_c += wc
         matched += s * (wq + wc)
+        evidence += s * wc
+        rarest = max(rarest, s * wc)
         if "edit" in how:
             share_typo += wq + wc
         elif how == "sounds alike":
             share_sound += wq + wc
+        elif how == "abbreviation":
+            share_abbrev += wq + wc
         out_pairs.append((qt[i], ct[j], s, how))
     left_q = sum(tw[qt[i]] for i in xq)
     left_c = sum(tw[ct[j]] for j in xc)
@@ -206,8 +224,17 @@ def name_features(
     f: dict[str, float] = {}
     if total > 0:
         f["overlap"] = matched / total
+        lenient = matched / (w_q + w_c + 0.5 * (left_q + left_c))
+        f["overlap_lenient"] = lenient
+        f["lenient_above_80"] = max(lenient - 0.8, 0.0) / 0.2
+        f["lenient_above_90"] = max(lenient - 0.9, 0.0) / 0.1
+        f["lenient_above_95"] = max(lenient - 0.95, 0.0) / 0.05
+        f["overlap_above_80"] = max(f["overlap"] - 0.8, 0.0) / 0.2
+        f["evidence"] = min(evidence / EVIDENCE_FULL, 1.0)
+        f["rarest_word"] = min(rarest / RAREST_FULL, 1.0)
         f["typo_share"] = share_typo / total
         f["phonetic_share"] = share_sound / total
+        f["abbreviation_share"] = share_abbrev / total
     if w_q + left_q > 0:
         f["query_unmatched"] = left_q / (w_q + left_q)
     if w_c + left_c > 0:
