@@ -330,7 +330,7 @@ class Screener:
                 "listed_only": sc.detail.extra_listed,
                 "legal_forms_ignored": list(entry.norm.legal_forms),
                 "model": _model_features(sc.detail, sc.logit),
-                "token_weights": sc.detail.token_weights,
+                "token_weights": {t: round(w, 2) for t, w in sc.detail.token_weights.items()},
                 "matched_name_kind_meaning": NAME_KIND_MEANING.get(entry.kind, entry.kind),
             }
         else:
@@ -511,7 +511,7 @@ def compare(
             "weights": "token rarity in the loaded lists" if idf is not None else "equal",
             "type": kind,
             "model": _model_features(detail, detail.logit),
-            "token_weights": detail.token_weights,
+            "token_weights": {t: round(w, 2) for t, w in detail.token_weights.items()},
         },
         "algorithm": "default",
     }

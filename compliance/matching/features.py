@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from compliance.datafiles import data_file
@@ -44,23 +44,20 @@ class Feature:
     fitted: bool
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Model:
     intercept: float
     features: tuple[Feature, ...]
     fitted_on: str
+    by_name: dict[str, Feature] = field(init=False)
+    weights: dict[str, float] = field(init=False)  # feature name -> weight, for the hot path
+
+    def __post_init__(self) -> None:
+        self.by_name = {f.name: f for f in self.features}
+        self.weights = {f.name: f.weight for f in self.features}
 
     def weight(self, name: str) -> float:
-        return self.by_name[name].weight
-
-    @property
-    def by_name(self) -> dict[str, Feature]:
-        return _by_name(self)
-
-
-@lru_cache(maxsize=4)
-def _by_name(model: Model) -> dict[str, Feature]:
-    return {f.name: f for f in model.features}
+        return self.weights[name]
 
 
 def parse_model(text: str) -> Model:
@@ -105,17 +102,17 @@ def numbers_of(tokens: tuple[str, ...]) -> set[str]:
     return out
 
 
-# Legal forms by the kind of company they name; translations swap forms within a kind (OOO =
-# LLC = Ltd, AO = JSC = AG = S.A.), so only forms of different kinds conflict (AG vs GmbH).
-# "Co." / "Company" says nothing of the kind.
-_LIMITED = "ltd limited coltd llc ooo tov sro gmbh bv pte pvt bhd sdn kft llp sarl srl eood"
-_JOINT_STOCK = "jsc ao oao ojsc pao pjsc zao cjsc ag sa sacv spa nv plc as ab oy tas"
-_CORPORATION = "corp corporation inc incorporated"
-LEGAL_KIND = {
-    form: kind
-    for kind, forms in (("limited", _LIMITED), ("stock", _JOINT_STOCK), ("corp", _CORPORATION))
-    for form in forms.split()
-}
+# Legal forms that name the same thing in another language or spelling (OOO = LLC, AO = JSC,
+# Co., Ltd. = Ltd); any other two forms conflict ("AG" vs "GmbH", "Ltd" vs "GmbH": different
+# companies in different countries). "Co." / "Company" says nothing of the form.
+_SAME_FORMS = (
+    "ltd limited coltd",
+    "llc ooo tov",
+    "jsc ao oao ojsc pao pjsc zao cjsc",
+    "corp corporation inc incorporated",
+    "sa sacv",
+)
+LEGAL_KIND = {form: forms.split()[0] for forms in _SAME_FORMS for form in forms.split()}
 _NEUTRAL_FORMS = frozenset({"co", "company", "companies"})
 
 
@@ -124,8 +121,8 @@ def legal_kinds(forms: tuple[str, ...]) -> set[str]:
 
 
 def legal_agreement(qforms: tuple[str, ...], cforms: tuple[str, ...]) -> tuple[float, float]:
-    """(agree, conflict): both names state a legal form, and they are of one kind / of
-    different kinds ("AG" and "GmbH" are different companies' forms)."""
+    """(agree, conflict): both names state a legal form, and one of them is the same form /
+    none is ("AG" and "GmbH" are different companies' forms)."""
     qk, ck = legal_kinds(qforms), legal_kinds(cforms)
     if not qk or not ck:
         return 0.0, 0.0

@@ -25,7 +25,7 @@ MAX_CANDIDATES = 30  # listed names scored per query, best retrieval evidence fi
 MIN_COVER = 0.35
 # A name whose evidence share (see Retriever._promise) is below this is not scored, whatever the
 # threshold: the old, threshold-dependent bound of the same shape used 0.73 at threshold 85.
-PROMISE_FLOOR = 0.5
+PROMISE_FLOOR = 0.65
 MAX_VARIANTS = 20  # look-alike spellings of one query token used to find candidates
 CACHE_LIMIT = 200_000  # per-token answers kept (they repeat across a batch of names)
 

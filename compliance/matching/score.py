@@ -23,6 +23,7 @@ from compliance.matching.features import (
     COMPACT_MIN,
     COMPACT_MIN_LEN,
     CONNECTORS,
+    ORDINALS,
     Model,
     inversions,
     legal_agreement,
@@ -56,7 +57,7 @@ def token_sim(a: str, b: str) -> tuple[float, str]:
     short, long = min(la, lb), max(la, lb)
     if short < 3 or a.isdigit() or b.isdigit():
         return 0.0, ""
-    if _abbreviates(a, b):
+    if _abbreviates(a, b) or _abbreviates(b, a):
         return 0.7, "abbreviation"
     allowed = 0 if long <= 3 else 1 if long <= 5 else 2 if long <= 8 else 3
     best, how = 0.0, ""
@@ -80,10 +81,15 @@ def token_sim(a: str, b: str) -> tuple[float, str]:
 
 
 def _abbreviates(a: str, b: str) -> bool:
-    """Query token `a` is a written abbreviation of `b` (INTL / INTERNATIONAL, GRP / GROUP,
-    CORP / CORPORATION): same first letter, its letters in order within `b`, at least three
-    letters shorter, and no more than one vowel (so ALI is not ALAVI)."""
-    if a[0] != b[0] or len(b) < len(a) + 2 or sum(ch in _VOWELS for ch in a) > 1:
+    """`a` is a written abbreviation of `b`: its first letters (AIR / AIRLINES, TELECOM /
+    TELECOMMUNICATION, ELEC / ELECTRONICS), or, with at most one vowel, its letters in order
+    (INTL / INTERNATIONAL, GRP / GROUP, MFG / MANUFACTURING; so ALI is not ALAVI). Either
+    way at least two letters shorter and the same first letter."""
+    if a[0] != b[0] or len(b) < len(a) + 2 or len(a) < 3:
+        return False
+    if b.startswith(a) and len(b) >= len(a) + 3:
+        return True
+    if sum(ch in _VOWELS for ch in a) > 1:
         return False
     rest = iter(b)
     return all(ch in rest for ch in a)
@@ -221,45 +227,65 @@ def name_features(
     left_q = sum(tw[qt[i]] for i in xq)
     left_c = sum(tw[ct[j]] for j in xc)
     total = w_q + w_c + left_q + left_c
+    compact = _compact(q, c)
     f: dict[str, float] = {}
-    if total > 0:
-        f["overlap"] = matched / total
+    if total > 0 and pairs:
+        overlap = matched / total
         lenient = matched / (w_q + w_c + 0.5 * (left_q + left_c))
+        if compact:  # the same letters once spaces are ignored: the words agree as spelt
+            overlap, lenient = max(overlap, compact), max(lenient, compact)
+        f["overlap"] = overlap
         f["overlap_lenient"] = lenient
-        f["lenient_above_80"] = max(lenient - 0.8, 0.0) / 0.2
-        f["lenient_above_90"] = max(lenient - 0.9, 0.0) / 0.1
-        f["lenient_above_95"] = max(lenient - 0.95, 0.0) / 0.05
-        f["overlap_above_80"] = max(f["overlap"] - 0.8, 0.0) / 0.2
+        if lenient > 0.8:
+            f["lenient_above_80"] = (lenient - 0.8) / 0.2
+            if lenient > 0.9:
+                f["lenient_above_90"] = (lenient - 0.9) / 0.1
+                if lenient > 0.95:
+                    f["lenient_above_95"] = (lenient - 0.95) / 0.05
+        if overlap > 0.8:
+            f["overlap_above_80"] = (overlap - 0.8) / 0.2
         f["evidence"] = min(evidence / EVIDENCE_FULL, 1.0)
         f["rarest_word"] = min(rarest / RAREST_FULL, 1.0)
-        f["typo_share"] = share_typo / total
-        f["phonetic_share"] = share_sound / total
-        f["abbreviation_share"] = share_abbrev / total
-    if w_q + left_q > 0:
+        if share_typo:
+            f["typo_share"] = share_typo / total
+        if share_sound:
+            f["phonetic_share"] = share_sound / total
+        if share_abbrev:
+            f["abbreviation_share"] = share_abbrev / total
+        if initials:
+            f["initials_share"] = initials / len(pairs)
+    elif compact:
+        f["overlap"] = f["overlap_lenient"] = compact
+    if left_q:
         f["query_unmatched"] = left_q / (w_q + left_q)
-    if w_c + left_c > 0:
-        key = "listed_unmatched_person" if person else "listed_unmatched"
-        f[key] = left_c / (w_c + left_c)
-    if pairs:
-        f["initials_share"] = initials / len(pairs)
+    if left_c:
+        f["listed_unmatched_person" if person else "listed_unmatched"] = left_c / (w_c + left_c)
     leftover_c = [ct[j] for j in xc if person is False or tw[ct[j]] >= COMMON_WEIGHT]
     common_only = bool(pairs) and bool(xq or leftover_c) and all_common
-    f["generic_only"] = float(common_only)
-    f["both_leftover"] = float(bool(xq and xc and pairs))
-    f["one_word_query"] = float(len(qt) == 1)
-    if len(qt) == 1 and len(ct) == 1 and pairs and qt[0] != ct[0]:
-        f["single_word_gap"] = _single_word_gap(qt[0], ct[0])
-    agree, conflict = legal_agreement(q.legal_forms, c.legal_forms)
-    f["legal_form_agree"], f["legal_form_conflict"] = agree, conflict
-    nq, nc = numbers_of(qt), numbers_of(ct)
-    f["number_conflict"] = float(bool(nq and nc and nq != nc))
-    f["other_script"] = float(not q.latin)
-    order = [j for _i, j, _s, _h in sorted(pairs)]
-    f["word_order"] = inversions(order)
-    chain = CONNECTORS.intersection(qt) and CONNECTORS.intersection(ct)
-    f["patronymic_order"] = float(bool(chain) and f["word_order"] > 0)
-    f["compact"] = _compact(q, c)
-    f = {k: v for k, v in f.items() if v}
+    if common_only:
+        f["generic_only"] = 1.0
+    if xq and xc and pairs:
+        f["both_leftover"] = 1.0
+    if len(qt) == 1:
+        f["one_word_query"] = 1.0
+        if len(ct) == 1 and pairs and qt[0] != ct[0]:
+            f["single_word_gap"] = _single_word_gap(qt[0], ct[0])
+    conflict = 0.0
+    if q.legal_forms and c.legal_forms:
+        agree, conflict = legal_agreement(q.legal_forms, c.legal_forms)
+        f["legal_form_agree" if agree else "legal_form_conflict"] = 1.0
+    if _has_number(qt) and _has_number(ct) and numbers_of(qt) != numbers_of(ct):
+        f["number_conflict"] = 1.0
+    if not q.latin:
+        f["other_script"] = 1.0
+    if len(pairs) > 1:
+        disorder = inversions([j for _i, j, _s, _h in sorted(pairs)])
+        if disorder:
+            f["word_order"] = disorder
+            if CONNECTORS.intersection(qt) and CONNECTORS.intersection(ct):
+                f["patronymic_order"] = 1.0
+    if compact:
+        f["compact"] = compact
     detail = NameScore(
         0.0,
         out_pairs,
@@ -267,10 +293,15 @@ def name_features(
         [ct[j] for j in xc],
         common_only=common_only,
         features=f,
-        token_weights={t: round(w, 2) for t, w in tw.items()},
-        identical=qt == ct and not conflict and bool(qt),
+        token_weights=tw,
+        # the same words in the same order, one of them not a common word, legal forms alike
+        identical=qt == ct and not conflict and bool(qt) and not all_common,
     )
     return f, detail
+
+
+def _has_number(tokens: tuple[str, ...]) -> bool:
+    return any(t[0].isdigit() or t in ORDINALS for t in tokens)
 
 
 def _compact(q: NormName, c: NormName) -> float:
@@ -285,12 +316,10 @@ def _compact(q: NormName, c: NormName) -> float:
 
 
 def logit(features: dict[str, float], model: Model) -> float:
-    by_name = model.by_name
+    weights = model.weights
     z = model.intercept
     for k, v in features.items():
-        feat = by_name.get(k)
-        if feat is not None:
-            z += feat.weight * v
+        z += weights.get(k, 0.0) * v
     return z
 
 
