@@ -80,6 +80,59 @@ def hardest(
     return [r for r in rows if r[1]] + others[: HARD_OTHERS if positive else HARD_NEGATIVES]
 
 
+_OTHER_FORM = {
+    "AG": "GmbH",
+    "GMBH": "AG",
+    "LTD": "GmbH",
+    "LIMITED": "AG",
+    "LLC": "AG",
+    "INC": "GmbH",
+    "SA": "Ltd",
+    "JSC": "GmbH",
+    "CORP": "Ltd",
+    "CORPORATION": "S.A.",
+}
+_CONNECT = {"BIN", "IBN", "BINT", "OULD", "BEN"}
+
+
+def hard_negative(name: str) -> str | None:
+    """A name made from a listed one that names another party: the patronymic chain reversed
+    (SALMAN BIN MUHAMMAD -> MUHAMMAD BIN SALMAN), another number (II -> III), another legal
+    form (AG -> GmbH)."""
+    words = name.replace(",", " ").split()
+    up = [w.upper() for w in words]
+    for i in range(1, len(words) - 1):
+        if up[i] in _CONNECT and up[i - 1] != up[i + 1]:
+            return " ".join(
+                [*words[: i - 1], words[i + 1], words[i], words[i - 1], *words[i + 2 :]]
+            )
+    for i, w in enumerate(up):
+        if w.isdigit():
+            return " ".join([*words[:i], str(int(w) + 1), *words[i + 1 :]])
+        if w in ("II", "III", "IV"):
+            return " ".join(
+                [*words[:i], {"II": "III", "III": "IV", "IV": "II"}[w], *words[i + 1 :]]
+            )
+    if len(words) > 1 and up[-1].strip(".") in _OTHER_FORM:
+        return " ".join([*words[:-1], _OTHER_FORM[up[-1].strip(".")]])
+    return None
+
+
+def hard_negatives(listed: list[Any], seed: int) -> list[E.Case]:
+    """Queries that look like a TRAINING listed name but name another party (all labels 0)."""
+    import random
+
+    rng = random.Random(f"{seed}:hard")
+    cases = []
+    for rec in listed:
+        if not E.in_split(E.V.norm_key(rec.primary), "train"):
+            continue
+        q = hard_negative(rec.primary)
+        if q and E.V.norm_key(q) != E.V.norm_key(rec.primary) and rng.random() < 0.5:
+            cases.append(E.Case("hard_negative", q, rec.primary, None, set(), "hard"))
+    return cases
+
+
 def pair_rows(path: Path, index: Any) -> list[tuple[dict[str, float], int]]:
     """(features, label) of the hand-labelled pairs (name1, name2, type, label)."""
     from compliance.matching.normalize import normalize_name
@@ -235,7 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     links = E.link_duplicates(listed)
     positives = E.build_positives(listed, links, args.positives, args.seed, "train")
     negatives, excluded = E.build_negatives(listed, args.negatives, args.seed, "train")
-    print(f"training queries: {len(positives)} positives, {len(negatives)} negatives (train side)")
+    hard_cases = hard_negatives(listed, args.seed)
+    print(
+        f"training queries: {len(positives)} positives, {len(negatives)} negatives, "
+        f"{len(hard_cases)} hard negatives (train side)"
+    )
     raw = json.loads(WEIGHTS.read_text(encoding="utf-8"))
     fitted = [k for k, v in raw["features"].items() if v.get("fitted", True)]
     pairs_path = PAIRS / "pairs_train.csv"
@@ -244,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         per_query = [(True, candidate_rows(screener, c, model)) for c in positives]
         per_query += [(False, candidate_rows(screener, c, model)) for c in negatives]
-        rows = [(f, y, 1.0) for p, qrows in per_query for f, y in hardest(p, qrows, model)]
+        hard = [(False, candidate_rows(screener, c, model)) for c in hard_cases]
+        rows = [(f, y, 1.0) for p, qrows in per_query + hard for f, y in hardest(p, qrows, model)]
         # balanced classes: the shape of the model is learnt as much from matches as from the
         # (far more numerous) non-matching candidates
         n_pos = sum(y for _f, y, _w in rows)
@@ -280,9 +338,10 @@ def main(argv: list[str] | None = None) -> int:
         f"benchmarks/fit_weights.py --positives {args.positives} --negatives {args.negatives} "
         f"--seed {args.seed}: {len(rows):,} candidate rows of {len(positives):,} varied listed "
         f"names and {len(negatives):,} unlisted names of the TRAINING split, plus "
-        f"{len(pairs)} labelled pairs (pairs_train.csv); {len(excluded)} negatives excluded "
-        f"as listed; balanced classes, L2 {L2}; intercept shifted so that {TARGET_FPR:.1%} of "
-        "the training negatives reach the default threshold"
+        f"{len(hard_cases):,} hard negatives (patronymic chain reversed, another number, another "
+        f"legal form), {len(pairs)} labelled pairs (pairs_train.csv); {len(excluded)} "
+        f"negatives excluded as listed; balanced classes, L2 {L2}; intercept shifted so "
+        f"that {TARGET_FPR:.1%} of the training negatives reach the default threshold"
     )
     for k in fitted:
         print(f"  {k:<26} {raw['features'][k]['weight']:+8.3f}  {raw['features'][k]['meaning']}")
