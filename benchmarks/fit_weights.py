@@ -118,7 +118,25 @@ def hard_negative(name: str) -> str | None:
     return None
 
 
-def hard_negatives(listed: list[Any], seed: int) -> list[E.Case]:
+_GENERIC = ("GROUP", "TRADING", "INTERNATIONAL", "HOLDING", "INDUSTRIES", "SERVICES", "GLOBAL")
+
+
+def generic_negative(name: str, weights: dict[str, float], rng: Any) -> str | None:
+    """A name of common words only with one of them swapped for another common word: GLOBAL
+    TRADING GROUP -> GLOBAL TRADING SERVICES (another company as far as the name can tell)."""
+    from compliance.matching.features import COMMON_WEIGHT
+    from compliance.matching.normalize import normalize_name
+
+    toks = normalize_name(name).tokens
+    if len(toks) < 2 or any(weights.get(t, 99.0) >= COMMON_WEIGHT for t in toks):
+        return None
+    words = [t.upper() for t in toks]
+    i = rng.randrange(len(words))
+    words[i] = rng.choice([g for g in _GENERIC if g != words[i]])
+    return " ".join(words)
+
+
+def hard_negatives(listed: list[Any], seed: int, weights: dict[str, float]) -> list[E.Case]:
     """Queries that look like a TRAINING listed name but name another party (all labels 0)."""
     import random
 
@@ -127,7 +145,7 @@ def hard_negatives(listed: list[Any], seed: int) -> list[E.Case]:
     for rec in listed:
         if not E.in_split(E.V.norm_key(rec.primary), "train"):
             continue
-        q = hard_negative(rec.primary)
+        q = hard_negative(rec.primary) or generic_negative(rec.primary, weights, rng)
         if q and E.V.norm_key(q) != E.V.norm_key(rec.primary) and rng.random() < 0.5:
             cases.append(E.Case("hard_negative", q, rec.primary, None, set(), "hard"))
     return cases
@@ -288,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     links = E.link_duplicates(listed)
     positives = E.build_positives(listed, links, args.positives, args.seed, "train")
     negatives, excluded = E.build_negatives(listed, args.negatives, args.seed, "train")
-    hard_cases = hard_negatives(listed, args.seed)
+    hard_cases = hard_negatives(listed, args.seed, screener.index.weights)
     print(
         f"training queries: {len(positives)} positives, {len(negatives)} negatives, "
         f"{len(hard_cases)} hard negatives (train side)"
@@ -339,9 +357,9 @@ def main(argv: list[str] | None = None) -> int:
         f"--seed {args.seed}: {len(rows):,} candidate rows of {len(positives):,} varied listed "
         f"names and {len(negatives):,} unlisted names of the TRAINING split, plus "
         f"{len(hard_cases):,} hard negatives (patronymic chain reversed, another number, another "
-        f"legal form), {len(pairs)} labelled pairs (pairs_train.csv); {len(excluded)} "
-        f"negatives excluded as listed; balanced classes, L2 {L2}; intercept shifted so "
-        f"that {TARGET_FPR:.1%} of the training negatives reach the default threshold"
+        f"legal form, another common word), {len(pairs)} labelled pairs (pairs_train.csv); "
+        f"{len(excluded)} negatives excluded as listed; balanced classes, L2 {L2}; intercept "
+        f"shifted so that {TARGET_FPR:.1%} of the training negatives reach the default threshold"
     )
     for k in fitted:
         print(f"  {k:<26} {raw['features'][k]['weight']:+8.3f}  {raw['features'][k]['meaning']}")

@@ -237,13 +237,13 @@ def name_features(
         f["overlap"] = overlap
         f["overlap_lenient"] = lenient
         if lenient > 0.8:
-            f["lenient_above_80"] = (lenient - 0.8) / 0.2
+            f["lenient_above_80"] = min((lenient - 0.8) / 0.2, 1.0)
             if lenient > 0.9:
-                f["lenient_above_90"] = (lenient - 0.9) / 0.1
+                f["lenient_above_90"] = min((lenient - 0.9) / 0.1, 1.0)
                 if lenient > 0.95:
-                    f["lenient_above_95"] = (lenient - 0.95) / 0.05
+                    f["lenient_above_95"] = min((lenient - 0.95) / 0.05, 1.0)
         if overlap > 0.8:
-            f["overlap_above_80"] = (overlap - 0.8) / 0.2
+            f["overlap_above_80"] = min((overlap - 0.8) / 0.2, 1.0)
         f["evidence"] = min(evidence / EVIDENCE_FULL, 1.0)
         f["rarest_word"] = min(rarest / RAREST_FULL, 1.0)
         if share_typo:
@@ -294,8 +294,11 @@ def name_features(
         common_only=common_only,
         features=f,
         token_weights=tw,
-        # the same words in the same order, one of them not a common word, legal forms alike
-        identical=qt == ct and not conflict and bool(qt) and not all_common,
+        # the same words (in any order, but a patronymic chain in its own), legal forms alike
+        identical=sorted(qt) == sorted(ct)
+        and not conflict
+        and bool(qt)
+        and "patronymic_order" not in f,
     )
     return f, detail
 
