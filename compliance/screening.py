@@ -489,12 +489,18 @@ def compare(
     if kind == "person":
         na, nb = na.as_person(), nb.as_person()
     weight = Retriever(idf, prune=False).weight if idf is not None else (lambda t: 8.0)
+    forward = True
     if not na.tokens or not nb.tokens:
         detail = NameScore(0.0)
         why = "a name with nothing but a legal form (or nothing at all) never matches"
     else:
-        detail = score_names(na, nb, weight, kind == "person")
-        why = detail.describe()
+        # Either name may be the listed one: the better reading counts, so the order of the
+        # two names does not matter (the features of a query and a listed name differ).
+        there = score_names(na, nb, weight, kind == "person")
+        back = score_names(nb, na, weight, kind == "person")
+        forward = there.score >= back.score
+        detail = there if forward else back
+        why = detail.describe() + ("" if forward else " (read with name2 as the query)")
     return {
         "name1": a,
         "name2": b,
@@ -503,10 +509,12 @@ def compare(
         "features": {
             "aligned": [
                 {"name1": x, "name2": y, "similarity": round(s, 3), "how": how}
+                if forward
+                else {"name1": y, "name2": x, "similarity": round(s, 3), "how": how}
                 for x, y, s, how in detail.pairs
             ],
-            "name1_only": detail.extra_query,
-            "name2_only": detail.extra_listed,
+            "name1_only": detail.extra_query if forward else detail.extra_listed,
+            "name2_only": detail.extra_listed if forward else detail.extra_query,
             "legal_forms_ignored": {"name1": list(na.legal_forms), "name2": list(nb.legal_forms)},
             "weights": "token rarity in the loaded lists" if idf is not None else "equal",
             "type": kind,
