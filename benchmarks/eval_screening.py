@@ -33,13 +33,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import variants as V  # noqa: E402
+import variants_more as M  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 MIRROR = DATA / "mirror"
 REFERENCE = DATA / "reference"
 
-# kind -> share of the positives
+# kind -> relative share of the positives
 KINDS: dict[str, float] = {
     "exact": 0.08,
     "case_punct_diacritics": 0.09,
@@ -52,7 +53,31 @@ KINDS: dict[str, float] = {
     "transliteration": 0.10,
     "other_script": 0.13,
     "other_script_reverse": 0.09,
+    "descriptor_added": 0.05,
+    "legal_form_misspelt": 0.04,
+    "abbreviation": 0.04,
+    "title": 0.03,
+    "split_join": 0.03,
+    "short_translit": 0.03,
+    "nickname_ordinal": 0.03,
 }
+# The held-out split: a listed entity (by its normalised primary name, so one entity published
+# by several sources falls on one side) or a reference name is held out when its hash says so.
+# benchmarks/fit_weights.py fits on the "train" side only; the evaluation reports both.
+HELD_OUT_SHARE = 0.3
+
+
+def held_out(key: str) -> bool:
+    import hashlib
+
+    digest = hashlib.sha256(f"split:{key}".encode()).digest()
+    return digest[0] < 256 * HELD_OUT_SHARE
+
+
+def in_split(key: str, split: str) -> bool:
+    return split == "all" or held_out(key) == (split == "test")
+
+
 OTHER_SCRIPT = ("other_script", "other_script_reverse")
 
 
@@ -194,6 +219,9 @@ def _apply(kind: str, rec: Listed, rng: random.Random) -> tuple[str, str, str] |
         q = V.legal_form_drop(name, rng) if org else None
     elif kind == "transliteration":
         q = V.translit(name, rng, rules=person) if (person or org) else None
+    elif kind in _MORE:
+        fn, applies = _MORE[kind]
+        q = fn(name, rng) if applies(person, org, rec.type) else None
     elif kind == "other_script":
         native = rec.native_names()
         if not native:
@@ -211,6 +239,17 @@ def _apply(kind: str, rec: Listed, rng: random.Random) -> tuple[str, str, str] |
     return (q, name, "") if q else None
 
 
+_MORE: dict[str, tuple[Callable[[str, random.Random], str | None], Callable[..., bool]]] = {
+    "descriptor_added": (M.descriptor, lambda person, org, t: org),
+    "legal_form_misspelt": (M.legal_form_misspelt, lambda person, org, t: org),
+    "abbreviation": (M.abbreviation, lambda person, org, t: not person),
+    "title": (M.title, lambda person, org, t: person),
+    "split_join": (M.split_join, lambda person, org, t: person or org),
+    "short_translit": (M.short_translit, lambda person, org, t: True),
+    "nickname_ordinal": (M.nickname_ordinal, lambda person, org, t: True),
+}
+
+
 def _is_cyrillic(text: str) -> bool:
     return any("\u0400" <= c <= "\u04ff" for c in text)
 
@@ -220,16 +259,21 @@ def build_positives(
     links: dict[tuple[str, str], set[tuple[str, str]]],
     total: int,
     seed: int,
+    split: str = "all",
 ) -> list[Case]:
+    """Positives of every kind from the listed entities of `split` (train, test or all)."""
     strata: dict[tuple[str, str], list[Listed]] = defaultdict(list)
+    share_sum = sum(KINDS.values())
     for rec in listed:
+        if not in_split(V.norm_key(rec.primary), split):
+            continue
         if rec.type in ("person", "organization", "vessel", "unknown"):
             strata[(rec.source, rec.type)].append(rec)
     cases = []
     for kind, share in KINDS.items():
         rng = random.Random(f"{seed}:{kind}")
         pools = {k: rng.sample(v, len(v)) for k, v in sorted(strata.items())}
-        quota = round(total * share)
+        quota = round(total * share / share_sum)
         got = 0
         # round-robin over (source, type) so every list and entity type is represented
         while got < quota and pools:
@@ -259,10 +303,11 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def negative_names(total: int, seed: int) -> list[tuple[str, str]]:
+def negative_names(total: int, seed: int, split: str = "all") -> list[tuple[str, str]]:
     """(name, origin) of real names that are not meant to be listed: two thirds companies
     (Forbes 2000 and S&P 500, de-duplicated), one third common forename + surname pairs of the
-    same country. Shuffled, so any prefix keeps the mix."""
+    same country. Shuffled, so any prefix keeps the mix. `split`: companies, forenames and
+    surnames each on their side of the held-out split."""
     rng = random.Random(f"{seed}:negatives")
     seen: set[str] = set()
 
@@ -280,14 +325,14 @@ def negative_names(total: int, seed: int) -> list[tuple[str, str]]:
         (row["Security"].strip(), "sp500")
         for row in _read_csv(REFERENCE / "sp500_constituents.csv")
     ]
-    companies = [c for c in companies if fresh(c[0])]
+    companies = [c for c in companies if in_split(V.norm_key(c[0]), split) and fresh(c[0])]
     companies = rng.sample(companies, min(len(companies), total * 2 // 3))
     forenames: dict[str, list[str]] = defaultdict(list)
     surnames: dict[str, list[str]] = defaultdict(list)
     for file, table in (("forenames", forenames), ("surnames", surnames)):
         for row in _read_csv(REFERENCE / f"names_common_{file}_by_country.csv"):
             name = row["Romanized Name"] or row["Localized Name"]
-            if name and V.is_latin(name):
+            if name and V.is_latin(name) and in_split(name.lower(), split):
                 table[row["Country"]].append(name)
     countries = sorted(set(forenames) & set(surnames))
     persons: list[tuple[str, str]] = []
@@ -303,12 +348,14 @@ def negative_names(total: int, seed: int) -> list[tuple[str, str]]:
     return out
 
 
-def build_negatives(listed: list[Listed], total: int, seed: int) -> tuple[list[Case], list[str]]:
+def build_negatives(
+    listed: list[Listed], total: int, seed: int, split: str = "all"
+) -> tuple[list[Case], list[str]]:
     """Negatives minus those genuinely listed: same normalised name (legal forms ignored,
     order-insensitive) as any listed name."""
     listed_keys = {V.norm_key(n) for rec in listed for n, _, _ in rec.names if V.is_latin(n)}
     cases, excluded = [], []
-    for name, origin in negative_names(total + 200, seed):
+    for name, origin in negative_names(total + 200, seed, split):
         if V.norm_key(name) in listed_keys:
             excluded.append(f"{name} ({origin})")
             continue
@@ -464,6 +511,38 @@ def report(
     return summary
 
 
+def pair_figures(index: Any, threshold: float) -> dict[str, Any]:
+    """Precision, recall and F1 of `compare` (with the lists' word rarity and the pair's type)
+    on the hand-labelled pairs: pairs_test.csv is held out, pairs_train.csv is fitted on."""
+    from compliance.screening import compare
+
+    out: dict[str, Any] = {}
+    print("\nlabelled name pairs (compare with the loaded lists' word rarity)")
+    for split in ("test", "train"):
+        path = Path(__file__).resolve().parent / "data" / f"pairs_{split}.csv"
+        tp = fp = fn = tn = 0
+        wrong = []
+        for rec in _read_csv(path):
+            r = compare(rec["name1"], rec["name2"], idf=index, type=rec.get("type") or None)
+            said, truth = r["score"] >= threshold, rec["label"] == "1"
+            tp, fp = tp + (said and truth), fp + (said and not truth)
+            fn, tn = fn + (truth and not said), tn + (not truth and not said)
+            if said != truth:
+                wrong.append(f"{rec['name1']!r} / {rec['name2']!r} {r['score']:g} ({rec['note']})")
+        prec = tp / (tp + fp) if tp + fp else 0.0
+        rec_ = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        label = "held out" if split == "test" else "fitted on"
+        print(
+            f"  pairs_{split}.csv ({label}): F1 {f1:.3f}, precision {prec:.3f}, recall "
+            f"{rec_:.3f} ({tp} tp, {fp} fp, {fn} fn, {tn} tn)"
+        )
+        for w in wrong:
+            print(f"    wrong: {w}")
+        out[split] = {"f1": f1, "precision": prec, "recall": rec_}
+    return out
+
+
 def sweep(pos: list[Outcome], neg: list[Outcome], thresholds: list[float]) -> None:
     print("\nthreshold sweep (from one run at the lowest threshold)")
     print("  threshold  recall_latin  recall_other  fpr")
@@ -531,6 +610,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--negatives", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--with-type", action="store_true", help="pass the entity type in queries")
+    ap.add_argument(
+        "--split",
+        default="test",
+        choices=["test", "train", "all"],
+        help="held-out entities and reference names (default), the fit's training side, or all",
+    )
+    ap.add_argument("--no-pairs", action="store_true", help="skip the labelled pairs")
     ap.add_argument("--examples", type=int, default=10, help="misses / FPs to print")
     ap.add_argument("--json", type=Path, help="write the summary figures as JSON")
     ap.add_argument("--index-cache", type=Path, help="COMPLIANCE_CACHE (default: a fresh one)")
@@ -562,8 +648,9 @@ def main(argv: list[str] | None = None) -> int:
         f"listed entities: {len(listed):,}; by source/type: "
         + ", ".join(f"{s}/{t} {n}" for (s, t), n in sorted(counts.items()))
     )
-    positives = build_positives(listed, links, args.positives, args.seed)
-    negatives, excluded = build_negatives(listed, args.negatives, args.seed)
+    positives = build_positives(listed, links, args.positives, args.seed, args.split)
+    negatives, excluded = build_negatives(listed, args.negatives, args.seed, args.split)
+    print(f"split: {args.split} (held-out share {HELD_OUT_SHARE:.0%})")
     print(
         f"cases: {len(positives)} positives, {len(negatives)} negatives "
         f"({len(excluded)} candidate negatives excluded as genuinely listed)"
@@ -600,6 +687,8 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": peak_rss_mb(),
         "db_load_s": load_seconds,
     }
+    if args.algorithm == "default" and not args.no_pairs:
+        summary["pairs"] = pair_figures(screener.index, threshold)
     if args.dump_failures:
         n = dump(args.dump_failures, pos, neg)
         print(f"\nwrote {n} misses and false positives to {args.dump_failures}")

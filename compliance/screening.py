@@ -6,10 +6,12 @@ checksum), which listed name matched, which tokens aligned, and what each qualif
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from compliance.matching.features import load_model
 from compliance.matching.index import EntityInfo, MatchIndex, load_index
 from compliance.matching.normalize import (
     MAX_TOKENS,
@@ -19,12 +21,7 @@ from compliance.matching.normalize import (
 )
 from compliance.matching.ofac import ofac_score
 from compliance.matching.retrieve import Retriever
-from compliance.matching.score import (
-    EXTRA_TOKEN_COST,
-    EXTRA_TOKEN_COST_ORG,
-    NameScore,
-    score_names,
-)
+from compliance.matching.score import NameScore, score_names, to_score
 from compliance.policy import DECISION_RANK, Hit
 from compliance.sources import all_sources, policy_of
 
@@ -33,8 +30,20 @@ if TYPE_CHECKING:
 
 DEFAULT_THRESHOLD = 85.0
 ALGORITHMS = ("default", "ofac")
-COUNTRY_PENALTY = 10.0
-BIRTH_PENALTY = 15.0
+COUNTRY_PENALTY = 10.0  # --algorithm ofac only: points off for a contradicting country
+BIRTH_PENALTY = 15.0  # --algorithm ofac only: points off for a contradicting birth year
+MAX_NAME_LENGTH = 1000  # characters: longer is not a name (bounded cost per row)
+# What each kind of listed name means, for the officer reading a match.
+NAME_KIND_MEANING = {
+    "primary": "the listed name",
+    "aka": "a name the party is also known by, as the list gives it",
+    "fka": "a name the party was formerly known by",
+    "nka": "the name the party is now known by",
+    "weak_aka": "a weak alias: the list itself says it is a low-quality name (too broad or too "
+    "common to identify the party alone); check the other details",
+    "original_script": "the name in its original script (Cyrillic, Arabic, Chinese...)",
+    "variant": "the listed name without its bracketed note or abbreviation",
+}
 
 
 class ScreeningError(ValueError):
@@ -105,6 +114,7 @@ class _Scored:
     qualifiers: list[dict[str, Any]] = field(default_factory=list)
     score: float = 0.0
     id_match: str | None = None
+    logit: float | None = None  # default algorithm: name evidence plus the qualifiers
 
 
 class Screener:
@@ -139,11 +149,10 @@ class Screener:
         if self.algorithm == "ofac":
             r = ofac_score(query, entry.name)
             return r.score, None, r.explanation
-        ent_type = self.index.entities[entry.entity].type
-        cost = EXTRA_TOKEN_COST if ent_type in ("person", "unknown") else EXTRA_TOKEN_COST_ORG
-        if ent_type == "person":
+        person = self.index.entities[entry.entity].type == "person"
+        if person:
             q = q.as_person()
-        detail = score_names(q, entry.norm, self.retriever.weight, cost)
+        detail = score_names(q, entry.norm, self.retriever.weight, person)
         return detail.score, detail, ""
 
     def screen(self, query: Query, threshold: float | None = None, limit: int = 10) -> ScreenResult:
@@ -151,6 +160,11 @@ class Screener:
         qtype = _check_type(query.type)
         qcountry = _check_country(query.country)
         qyear, qdate = _check_dob(query.dob)
+        if len(query.name or "") > MAX_NAME_LENGTH:
+            raise ScreeningError(
+                f"the name is {len(query.name):,} characters long; a name has at most "
+                f"{MAX_NAME_LENGTH:,}: check the column holds names"
+            )
         read = normalize_name(query.name or "")
         q = self.retriever.fix_legal_typos(read)
         if not q.tokens and not query.id:
@@ -167,7 +181,7 @@ class Screener:
         idx = self.index
         best: dict[int, _Scored] = {}
         for form in q.forms if q.tokens else ():  # a Chinese name has several renderings
-            for n in self.retriever.candidates(form, threshold, query.name):
+            for n in self.retriever.candidates(form, query.name):
                 e = idx.names[n].entity
                 if not self._wanted(idx.entities[e], qtype):
                     continue
@@ -189,6 +203,8 @@ class Screener:
             if not self._wanted(ent, qtype):
                 continue
             self._qualify(sc, ent, qcountry, qyear, qdate, query.id)
+            if qtype and ent.type == qtype and sc.logit is not None:
+                self._add_qualifier(sc, "type", "type_agree", f"type {qtype} agrees")
             if sc.score >= threshold:
                 scored.append(sc)
         matches = self._merge(scored, limit)
@@ -218,7 +234,11 @@ class Screener:
         date: str | None,
         ident: str | None,
     ) -> None:
-        score = sc.name_score
+        """Identifier, country and birth date against the listing. Default algorithm: each adds
+        its model weight to the name's logit; ofac: points off the name score."""
+        if sc.detail is not None:
+            sc.logit = sc.detail.logit
+        sc.score = sc.name_score
         if ident:
             norm = normalize_id(ident)
             for typ, number in ent.identifiers:
@@ -228,7 +248,8 @@ class Screener:
                         {
                             "field": "id",
                             "effect": "decisive",
-                            "detail": f"identifier {number} ({typ}) matches",
+                            "detail": f"identifier {number} ({typ}) matches: the same party "
+                            "whatever the name says",
                         }
                     )
                     sc.score = 100.0
@@ -238,48 +259,54 @@ class Screener:
                     {
                         "field": "id",
                         "effect": 0,
-                        "detail": f"identifier {ident} not among the listed ones",
+                        "detail": f"identifier {ident} not among the listed ones (no effect: "
+                        "a party has many numbers)",
                     }
                 )
         if country and ent.countries:
             if country in ent.countries:
-                sc.qualifiers.append(
-                    {
-                        "field": "country",
-                        "effect": 0,
-                        "detail": f"country {country} agrees with the listing",
-                    }
+                self._add_qualifier(
+                    sc, "country", "country_agree", f"country {country} agrees with the listing"
                 )
             else:
-                score -= COUNTRY_PENALTY
-                sc.qualifiers.append(
-                    {
-                        "field": "country",
-                        "effect": -COUNTRY_PENALTY,
-                        "detail": f"country {country} contradicts listed "
-                        f"{', '.join(ent.countries)}",
-                    }
+                self._add_qualifier(
+                    sc,
+                    "country",
+                    "country_conflict",
+                    f"country {country} contradicts listed {', '.join(ent.countries)}",
+                    COUNTRY_PENALTY,
                 )
         if year and ent.birth_years:
             if date and date in ent.births:
-                sc.qualifiers.append(
-                    {"field": "dob", "effect": 0, "detail": f"date of birth {date} agrees"}
-                )
+                self._add_qualifier(sc, "dob", "dob_agree", f"date of birth {date} agrees")
             elif any(abs(y - year) <= 1 for y in ent.birth_years):
-                sc.qualifiers.append(
-                    {"field": "dob", "effect": 0, "detail": f"birth year {year} agrees (±1)"}
-                )
+                self._add_qualifier(sc, "dob", "dob_agree", f"birth year {year} agrees (±1)")
             else:
-                score -= BIRTH_PENALTY
-                sc.qualifiers.append(
-                    {
-                        "field": "dob",
-                        "effect": -BIRTH_PENALTY,
-                        "detail": f"birth year {year} contradicts listed "
-                        f"{', '.join(sorted(set(ent.births)))}",
-                    }
+                self._add_qualifier(
+                    sc,
+                    "dob",
+                    "dob_conflict",
+                    f"birth year {year} contradicts listed {', '.join(sorted(set(ent.births)))}",
+                    BIRTH_PENALTY,
                 )
-        sc.score = round(max(0.0, min(100.0, score)), 1)
+        sc.score = round(max(0.0, min(100.0, sc.score)), 1)
+
+    def _add_qualifier(
+        self, sc: _Scored, field: str, feature: str, detail: str, ofac_points: float = 0.0
+    ) -> None:
+        """One qualifier: its model weight added to the logit (default algorithm) or, for the
+        ofac algorithm, `ofac_points` off a contradiction; the effect is said in points."""
+        before = sc.score
+        entry: dict[str, Any] = {"field": field, "detail": detail}
+        if sc.logit is not None:
+            weight = load_model().weight(feature)
+            sc.logit += weight
+            sc.score = to_score(sc.logit)
+            entry |= {"feature": feature, "weight": weight}
+        else:
+            sc.score -= ofac_points
+        entry["effect"] = round(sc.score - before, 1)
+        sc.qualifiers.append(entry)
 
     def _merge(self, scored: list[_Scored], limit: int) -> list[Match]:
         idx = self.index
@@ -321,6 +348,9 @@ class Screener:
                 "query_only": sc.detail.extra_query,
                 "listed_only": sc.detail.extra_listed,
                 "legal_forms_ignored": list(entry.norm.legal_forms),
+                "model": _model_features(sc.detail, sc.logit),
+                "token_weights": {t: round(w, 2) for t, w in sc.detail.token_weights.items()},
+                "matched_name_kind_meaning": NAME_KIND_MEANING.get(entry.kind, entry.kind),
             }
         else:
             name_expl = sc.ofac_explanation
@@ -330,6 +360,8 @@ class Screener:
             features["identifier_match"] = sc.id_match
         kind = entry.kind.replace("_", " ")
         explanation = f"{kind} name {entry.name!r} scored {sc.name_score:g}: {name_expl}"
+        if entry.kind not in ("primary", "aka"):
+            explanation = f"{kind} ({NAME_KIND_MEANING.get(entry.kind, entry.kind)}): {explanation}"
         for qual in sc.qualifiers:
             effect = qual["effect"]
             tag = f" ({effect:+g})" if isinstance(effect, (int, float)) and effect else ""
@@ -374,6 +406,19 @@ class Screener:
 def _source_rank(source: str) -> tuple[int, str]:
     """Where a source's entries come when several are shown: its policy's rank."""
     return policy_of(source).rank, source
+
+
+def _model_features(detail: NameScore, logit: float | None) -> dict[str, Any]:
+    """The name model's working: each feature's value, weight and contribution to the logit,
+    and how the logit (qualifiers included) became the score."""
+    model = load_model()
+    return {
+        "intercept": model.intercept,
+        "name_logit": round(detail.logit, 3) if math.isfinite(detail.logit) else None,
+        "logit": round(logit, 3) if logit is not None and math.isfinite(logit) else None,
+        "score_is": "100 * sigmoid(logit), rounded to one decimal",
+        "features": detail.contributions(model),
+    }
 
 
 def _hit(e: EntityInfo) -> Hit:
@@ -447,9 +492,16 @@ def screen(
 
 
 def compare(
-    a: str, b: str, *, algorithm: str = "default", idf: MatchIndex | None = None
+    a: str,
+    b: str,
+    *,
+    algorithm: str = "default",
+    idf: MatchIndex | None = None,
+    type: str | None = None,
 ) -> dict[str, Any]:
-    """Score two names against each other, with the explanation (no lists needed)."""
+    """Score two names against each other, with the explanation. With `idf` (the loaded
+    lists' index) words weigh by their rarity in the lists, as in screening; without it every
+    word weighs the same. `type` ("person"...) is the parties' type, as a listing's."""
     if algorithm == "ofac":
         r = ofac_score(a, b)
         return {
@@ -460,14 +512,28 @@ def compare(
             "features": r.features,
             "algorithm": "ofac",
         }
+    kind = _check_type(type)
+    for name in (a, b):
+        if len(name) > MAX_NAME_LENGTH:
+            raise ScreeningError(
+                f"a name is {len(name):,} characters long; a name has at most {MAX_NAME_LENGTH:,}"
+            )
     na, nb = normalize_name(a), normalize_name(b)
-    weight = idf.idf if idf is not None else (lambda t: 8.0)  # every token distinctive
+    if kind == "person":
+        na, nb = na.as_person(), nb.as_person()
+    weight = Retriever(idf, prune=False).weight if idf is not None else (lambda t: 8.0)
+    forward = True
     if not na.tokens or not nb.tokens:
         detail = NameScore(0.0)
         why = "a name with nothing but a legal form (or nothing at all) never matches"
     else:
-        detail = score_names(na, nb, weight)
-        why = detail.describe()
+        # Either name may be the listed one: the better reading counts, so the order of the
+        # two names does not matter (the features of a query and a listed name differ).
+        there = score_names(na, nb, weight, kind == "person")
+        back = score_names(nb, na, weight, kind == "person")
+        forward = there.score >= back.score
+        detail = there if forward else back
+        why = detail.describe() + ("" if forward else " (read with name2 as the query)")
     return {
         "name1": a,
         "name2": b,
@@ -476,12 +542,17 @@ def compare(
         "features": {
             "aligned": [
                 {"name1": x, "name2": y, "similarity": round(s, 3), "how": how}
+                if forward
+                else {"name1": y, "name2": x, "similarity": round(s, 3), "how": how}
                 for x, y, s, how in detail.pairs
             ],
-            "name1_only": detail.extra_query,
-            "name2_only": detail.extra_listed,
+            "name1_only": detail.extra_query if forward else detail.extra_listed,
+            "name2_only": detail.extra_listed if forward else detail.extra_query,
             "legal_forms_ignored": {"name1": list(na.legal_forms), "name2": list(nb.legal_forms)},
             "weights": "token rarity in the loaded lists" if idf is not None else "equal",
+            "type": kind,
+            "model": _model_features(detail, detail.logit),
+            "token_weights": {t: round(w, 2) for t, w in detail.token_weights.items()},
         },
         "algorithm": "default",
     }

@@ -2,9 +2,11 @@
 
 Each query token finds vocabulary tokens standing for it (itself, the same phonetic key, a typo
 or two away: see index.shapes), each weighted by rarity; joined neighbours find names written as
-one word. A name collects, per query token, its best variant's weight; names that cannot reach
-the threshold on that evidence are not scored. Misspelt legal-form words in the query are
-corrected first, so the legal form is set aside as in a listed name.
+one word. A name collects, per query token, its best variant's weight; names with too little of
+that evidence are not scored. None of this depends on the threshold asked for, so the matches at
+a threshold are exactly those of any lower threshold that score at least as much. Misspelt
+legal-form words in the query are corrected first, so the legal form is set aside as in a listed
+name.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ MAX_CANDIDATES = 30  # listed names scored per query, best retrieval evidence fi
 # A listed name whose tokens cover less than this share of the query's weight cannot reach a
 # match score, so it is not scored at all.
 MIN_COVER = 0.35
-PRUNE_MARGIN = 12.0
+# A name whose evidence share (see Retriever._promise) is below this is not scored, whatever the
+# threshold: the old, threshold-dependent bound of the same shape used 0.73 at threshold 85.
+PROMISE_FLOOR = 0.65
 MAX_VARIANTS = 20  # look-alike spellings of one query token used to find candidates
 CACHE_LIMIT = 200_000  # per-token answers kept (they repeat across a batch of names)
 
@@ -74,7 +78,12 @@ class Retriever:
         self._variant_cache[key] = out
         return out
 
-    def candidates(self, q: NormName, threshold: float, raw: str = "") -> list[int]:
+    def candidates(self, q: NormName, raw: str = "") -> list[int]:
+        """The listed names worth scoring for `q`, most promising first, at most MAX_CANDIDATES.
+
+        The set does not depend on the threshold asked for: a match shown at one threshold is
+        shown at every lower one, with the same score, and the cap is filled the same way.
+        """
         idx = self.index
         postings = idx.postings
         toks = list(dict.fromkeys(q.tokens))
@@ -107,44 +116,25 @@ class Retriever:
         # Initials carry little; an unseen (often misspelt) token weighs as its nearest known one.
         total = sum(1.0 if len(t) == 1 else self.weight(t) for t in toks)
         floor = MIN_COVER * total
-        keep = [n for n, w in weights.items() if w >= floor]
+        evidence = {n: w for n, w in weights.items() if w >= floor}
         if self.prune:
-            # The best score a name could reach: the query tokens that found it match it
-            # perfectly, and what is left over on either side costs half its weight (see
-            # score.py). Names that cannot reach the threshold, less a margin, are not scored.
-            # Initials find nothing but may cover listed given names, so then only the query's
-            # side is charged.
-            name_weight = idx.name_weight
-            listed_share = 0.0 if any(len(t) == 1 for t in toks) else 0.5
-            bar = max(threshold - PRUNE_MARGIN, 0.0) / 100.0
-            keep = [
-                n
-                for n in keep
-                if 2 * weights[n]
-                >= bar
-                * (
-                    2 * weights[n]
-                    + 0.5 * max(total - weights[n], 0.0)
-                    + listed_share * max(name_weight[n] - weights[n], 0.0)
-                )
-            ]
+            evidence = self._promise(evidence, total, any(len(t) == 1 for t in toks))
         # The listed names equal to the query (once normalised, then as written) first, then
         # by evidence, then the name with the least left over: the cap below must never
         # drop an exact match, which scores 100.
         name_weight, names, qt = idx.name_weight, idx.names, q.tokens
         ranked = sorted(
-            keep,
+            evidence,
             key=lambda n: (
                 names[n].norm.tokens != qt,
                 names[n].name != raw,
-                -weights[n],
+                -evidence[n],
                 name_weight[n],
                 n,  # ties broken by list order, never by hash order: same answer every run
             ),
         )
         out: list[int] = []
         seen_entities: set[int] = set()
-        names = idx.names
         for n in ranked:
             e = names[n].entity
             if e in seen_entities and len(out) >= MAX_CANDIDATES // 2:
@@ -153,6 +143,23 @@ class Retriever:
             out.append(n)
             if len(out) >= MAX_CANDIDATES:
                 break
+        return out
+
+    def _promise(
+        self, weights: dict[int, float], total: float, has_initials: bool
+    ) -> dict[int, float]:
+        """Each name's share of the evidence if the query tokens that found it matched it
+        perfectly and what is left over on either side counted half (initials find nothing
+        but may cover listed given names, so then only the query's side is charged). Names
+        below PROMISE_FLOOR are dropped: a fixed floor, never the asked threshold."""
+        name_weight = self.index.name_weight
+        listed_share = 0.0 if has_initials else 0.5
+        out = {}
+        for n, w in weights.items():
+            bound = 2 * w + 0.5 * max(total - w, 0.0) + listed_share * max(name_weight[n] - w, 0.0)
+            share = 2 * w / bound if bound > 0 else 0.0
+            if share >= PROMISE_FLOOR:
+                out[n] = share
         return out
 
     def near(self, t: str) -> list[tuple[str, float]]:
