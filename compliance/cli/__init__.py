@@ -24,7 +24,7 @@ _register()
 
 
 def main() -> None:
-    from compliance.cli.common import database_errors
+    from compliance.cli.common import database_errors, run_app
 
     with database_errors():  # any command: a database fault is one line, never a traceback
-        app()
+        run_app(app)  # a usage error is one line too
