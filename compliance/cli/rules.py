@@ -1,7 +1,9 @@
 """`compliance classify`, `compliance license` and `compliance rules` (US chip export rules).
 
-Exit codes: 0 done (classify; license: no license needed), 1 license required, 2 bad input,
-unknown model, or encoded thresholds that no longer match the scraped regulation text.
+Exit codes: 0 done (classify; license: no license needed; rules: thresholds verified), 1 license
+required, 2 bad input, unknown model, or encoded thresholds that no longer match the scraped
+regulation text, 3 (rules) thresholds not verified: no scraped 3A090 text, or it does not state
+every threshold.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Annotated
 import typer
 
 from compliance.cli.common import DbOption, OutputFormat, engine_for, fail, print_json
+from compliance.cli.tables import Col, echo_decision, print_table, shorten
 from compliance.rules.catalog import UnknownModelError
 from compliance.rules.chips import Classification, classify_model, classify_spec
 from compliance.rules.countries import load_groups
@@ -22,6 +25,7 @@ from compliance.rules.thresholds import ENCODED, check_text
 from compliance.sources import federal_register
 from compliance.store.snapshots import current_meta
 
+LICENSE_REASON_WIDTH = 900  # a license reason is the answer itself: shortened only when huge
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table or json")]
 
 
@@ -110,18 +114,33 @@ def license(  # noqa: A001 - the command's name
     else:
         eccn = d.classification.eccn if d.classification else None
         verdict = "LICENSE REQUIRED" if d.license_required else "no license required"
-        typer.echo(f"{d.item} ({eccn or 'not 3A090/4A090'}) to {d.destination} on {d.on_date}: "
-                   f"{verdict}")  # fmt: skip
-        for r in d.reasons:
-            mark = "REQUIRED" if r["license_required"] else "ok"
-            typer.echo(f"  [{mark}] {r['cite']}: {r['text']}")
+        echo_decision(
+            "LICENSE_REQUIRED" if d.license_required else "CLEAR",
+            f"{d.item} ({eccn or 'not 3A090/4A090'}) to {d.destination} on {d.on_date}: {verdict}",
+        )
+        print_table(
+            [Col("license", wrap=False, decision=True), Col("cite"), Col("why")],
+            [
+                ["LICENSE_REQUIRED" if r["license_required"] else "CLEAR", r["cite"],
+                 shorten(r["text"], LICENSE_REASON_WIDTH)]
+                for r in d.reasons
+            ],
+        )  # fmt: skip
         for c in d.checks:
             typer.echo(f"  checked: {c}")
     raise typer.Exit(1 if d.license_required else 0)
 
 
+EXIT_NOT_VERIFIED = 3
+
+
 def rules(format: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
-    """Thresholds in use, the regulation texts they were checked against, and what changed."""
+    """Thresholds in use, the regulation texts they were checked against, and what changed.
+
+    Exit status: 0 the thresholds were verified against the scraped 3A090 text; 2 that text
+    states other thresholds; 3 NOT VERIFIED: no scraped text yet (run `compliance update
+    us_ecfr`) or it does not state every threshold.
+    """
     engine = engine_for(db)
     sections = current_sections(engine)
     row = sections.get("3A090")
@@ -193,6 +212,13 @@ def rules(format: FormatOption = OutputFormat.table, db: DbOption = None) -> Non
         for m in check.mismatches:
             typer.secho(f"error: {m}", err=True, fg=typer.colors.RED, bold=True)
         raise typer.Exit(2)
+    if check is None or check.missing:
+        typer.echo(
+            "warning: the 3A090 thresholds are NOT VERIFIED against the regulation text "
+            "(exit status 3); run `compliance update us_ecfr`",
+            err=True,
+        )
+        raise typer.Exit(EXIT_NOT_VERIFIED)
 
 
 def register(app: typer.Typer) -> None:

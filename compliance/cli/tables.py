@@ -127,7 +127,8 @@ def _plain_table(cols: list[Col], cells: list[list[str]], title: str | None) -> 
         return "  ".join(parts).rstrip()
 
     typer.echo(line([c.header for c in cols]))
-    typer.echo("  ".join("-" * w for w in widths))
+    rule = [*widths[:-1], max(len(cols[-1].header), min(widths[-1], 40))] if widths else []
+    typer.echo("  ".join("-" * w for w in rule))  # a long last column: a short rule
     for r in split:
         for k in range(max(len(parts) for parts in r)):
             typer.echo(line([parts[k] if k < len(parts) else "" for parts in r]))
@@ -144,6 +145,8 @@ def echo_decision(decision: str, text: str, *, err: bool = False) -> None:
         start = text.find(label)
         if start >= 0:
             line.stylize(style, start, start + len(label))
+        else:
+            line.stylize(style)
         _console().print(line)
     else:
         typer.echo(text, err=err)
