@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
@@ -57,6 +58,19 @@ def database_errors(engine: Engine | None = None) -> Iterator[None]:
         fail(str(exc))
     except DBAPIError as exc:
         fail(explain(exc, engine))
+
+
+def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`command` with database faults (a lock held too long, a full disk, a read-only file)
+    turned into one line and exit 2, also when it is called without `main()` (tests, embedding).
+    """
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with database_errors():
+            return command(*args, **kwargs)
+
+    return run
 
 
 def print_json(data: Any) -> None:

@@ -12,6 +12,7 @@ from compliance.cli.common import (
     database_errors,
     engine_for,
     fail,
+    guarded,
     print_json,
 )
 from compliance.cli.tables import Col, fetched, list_date_cell, print_table, sha256_short
@@ -117,4 +118,4 @@ def sources(
 
 def register(app: typer.Typer) -> None:
     app.command()(update)
-    app.command()(sources)
+    app.command()(guarded(sources))

@@ -15,6 +15,7 @@ from compliance.cli.common import (
     OutputFormat,
     engine_for,
     fail,
+    guarded,
     print_json,
 )
 from compliance.cli.progress import progress_bar
@@ -379,6 +380,9 @@ def rescreen(
     Exit status 1 when there are new hits."""
     thresholds = _thresholds(block_threshold, review_threshold)
     engine = engine_for(db)
+    for run_id in run or []:
+        if audit_mod.get_run(engine, run_id) is None:
+            fail(f"--run {run_id}: no check run #{run_id}; `compliance audit` lists the runs")
     opts = CheckOptions(db_url=resolve_url(db), thresholds=thresholds)
     report = rescreen_fn(
         engine,
@@ -420,7 +424,7 @@ def rescreen(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(check)
-    app.command()(accept)
-    app.command()(audit)
-    app.command()(rescreen)
+    app.command()(guarded(check))
+    app.command()(guarded(accept))
+    app.command()(guarded(audit))
+    app.command()(guarded(rescreen))

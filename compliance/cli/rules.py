@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from compliance.cli.common import DbOption, OutputFormat, engine_for, fail, print_json
+from compliance.cli.common import DbOption, OutputFormat, engine_for, fail, guarded, print_json
 from compliance.cli.tables import Col, echo_decision, print_table, shorten
 from compliance.rules.catalog import UnknownModelError
 from compliance.rules.chips import Classification, classify_model, classify_spec
@@ -132,15 +132,17 @@ def license(  # noqa: A001 - the command's name
 
 
 EXIT_NOT_VERIFIED = 3
+RULES_HELP = (
+    "Thresholds in use, the regulation texts they were checked against, and what changed.\n\n"
+    "Exit status: 0 the thresholds were verified against the scraped 3A090 text; "
+    "2 that text states other thresholds; "
+    "3 NOT VERIFIED: no scraped text yet (run `compliance update us_ecfr`) "
+    "or it does not state every threshold."
+)
 
 
 def rules(format: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
-    """Thresholds in use, the regulation texts they were checked against, and what changed.
-
-    Exit status: 0 the thresholds were verified against the scraped 3A090 text; 2 that text
-    states other thresholds; 3 NOT VERIFIED: no scraped text yet (run `compliance update
-    us_ecfr`) or it does not state every threshold.
-    """
+    """Thresholds in use, the regulation texts they were checked against, and what changed."""
     engine = engine_for(db)
     sections = current_sections(engine)
     row = sections.get("3A090")
@@ -222,6 +224,6 @@ def rules(format: FormatOption = OutputFormat.table, db: DbOption = None) -> Non
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(classify)
-    app.command()(license)
-    app.command()(rules)
+    app.command()(guarded(classify))
+    app.command()(guarded(license))
+    app.command(help=RULES_HELP)(guarded(rules))

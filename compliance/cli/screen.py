@@ -20,6 +20,7 @@ from compliance.cli.common import (
     DbOption,
     engine_for,
     fail,
+    guarded,
     print_json,
 )
 from compliance.cli.progress import progress_bar, show_progress
@@ -348,5 +349,5 @@ def _compare_file(path: Path, algorithm: str, threshold: float) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(screen)
-    app.command("compare")(compare_cmd)
+    app.command()(guarded(screen))
+    app.command("compare")(guarded(compare_cmd))

@@ -52,14 +52,14 @@ class UnknownModelError(LookupError):
         self.suggestions = suggestions
         self.reason = reason or "not in the catalog"
         hint = (
-            f"; did you mean: {', '.join(suggestions)}?"
+            f"; did you mean {' or '.join(suggestions)}? Or give"
             if suggestions
-            else "; no catalog entry has a similar name"
+            else "; no catalog entry has a similar name. Give"
         )
         super().__init__(
-            f"unknown model {query!r} ({self.reason}){hint} Or give the figures from its data "
-            "sheet: compliance classify --tops T --bits B --die-area A (dense TOPS or TFLOPS, "
-            "the bit length of that operation, the die area in mm2)"
+            f"unknown model {query!r} ({self.reason}){hint} the figures from its data sheet: "
+            "compliance classify --tops T --bits B --die-area A (dense TOPS or TFLOPS, the bit "
+            "length of that operation, the die area in mm2)"
         )
 
 
