@@ -9,12 +9,19 @@ every threshold.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from compliance.cli.common import DbOption, OutputFormat, engine_for, fail, guarded, print_json
-from compliance.cli.tables import Col, echo_decision, print_table, shorten
+from compliance.cli.tables import (
+    Col,
+    echo_decision,
+    fetched,
+    print_table,
+    sha256_short,
+    shorten,
+)
 from compliance.rules.catalog import UnknownModelError
 from compliance.rules.chips import Classification, classify_model, classify_spec
 from compliance.rules.countries import load_groups
@@ -44,14 +51,17 @@ def _guard_thresholds(db: str | None) -> None:
 
 
 def _print_classification(c: Classification) -> None:
-    typer.echo(f"model: {c.model or '(figures given)'}")
-    typer.echo(f"ECCN:  {c.eccn or 'none of 3A090/4A090 (not controlled by these entries)'}")
-    typer.echo(f"TPP:   {c.tpp:g}" + (f"   ({c.tpp_basis})" if c.tpp_basis else ""))
-    typer.echo(f"PD:    {f'{c.pd:.3f}' if c.pd is not None else 'unknown'}")
-    for r in c.reasons:
-        typer.echo(f"  - {r}")
-    for s in c.sources:
-        typer.echo(f"  source: {s}")
+    print_table(
+        [Col("classification", wrap=False), Col("")],
+        [
+            ["model", c.model or "(figures given)"],
+            ["ECCN", c.eccn or "none of 3A090/4A090 (not controlled by these entries)"],
+            ["TPP", f"{c.tpp:g}" + (f" ({c.tpp_basis})" if c.tpp_basis else "")],
+            ["PD", f"{c.pd:.3f}" if c.pd is not None else "unknown"],
+            *[["why" if i == 0 else "", r] for i, r in enumerate(c.reasons)],
+            *[["source" if i == 0 else "", s] for i, s in enumerate(c.sources)],
+        ],
+    )
 
 
 def classify(
@@ -175,41 +185,7 @@ def rules(format: FormatOption = OutputFormat.table, db: DbOption = None) -> Non
             "dated_rules": [r.to_dict() for r in dated.rules],
         })  # fmt: skip
     else:
-        typer.echo("3A090 thresholds used by the classifier:")
-        for k, v in ENCODED.to_dict().items():
-            typer.echo(f"  {k:12s} {v:g}")
-        if row is None or check is None:
-            typer.echo(
-                "  NOT VERIFIED: no scraped 3A090 text yet (run `compliance update us_ecfr`)"
-            )
-        elif check.ok:
-            typer.echo(f"  verified against the 3A090 text current as of {row.ecfr_date}"
-                       + (f" (amended {row.amended_on})" if row.amended_on else ""))  # fmt: skip
-        if check and check.missing:
-            typer.echo(f"  the text does not state: {', '.join(check.missing)}")
-        typer.echo("\nRegulation texts:")
-        for s in sections.values():
-            typer.echo(f"  {s.cite}: eCFR {s.ecfr_date}, amended {s.amended_on or '?'}, "
-                       f"fetched {s.fetched_at:%Y-%m-%d %H:%M}")  # fmt: skip
-        typer.echo(f"\nCountry groups: {groups.source}")
-        typer.echo("\nDated rules:")
-        for r in dated.rules:
-            typer.echo(f"  {r.start} .. {r.end or 'now'}  {r.id}: {r.citation}")
-        if fr_rules:
-            typer.echo("\nBIS documents in the Federal Register (last `compliance update`):")
-            for d in fr_rules:
-                typer.echo(
-                    f"  {d.get('publication_date') or '?'}  {d.get('document_number')}  "
-                    f"{d.get('type')}  {d.get('citation') or ''}  {d.get('title')}"
-                )
-                if d.get("html_url"):
-                    typer.echo(f"      {d['html_url']}")
-        if changes:
-            typer.echo("\nCHANGED since the previous update:")
-            for c in changes:
-                typer.echo(f"  {c.summary()}")
-                for line in c.diff:
-                    typer.echo(f"      {line}")
+        _print_rules(row, check, sections, groups, dated, fr_rules, changes)
     if check is not None and not check.ok:
         for m in check.mismatches:
             typer.secho(f"error: {m}", err=True, fg=typer.colors.RED, bold=True)
@@ -221,6 +197,57 @@ def rules(format: FormatOption = OutputFormat.table, db: DbOption = None) -> Non
             err=True,
         )
         raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+def _print_rules(
+    row: Any, check: Any, sections: dict[str, Any], groups: Any, dated: Any,
+    fr_rules: list[dict[str, Any]], changes: list[Any],
+) -> None:  # fmt: skip
+    print_table(
+        [Col("threshold", wrap=False), Col("value", wrap=False, right=True)],
+        [[k, f"{v:g}"] for k, v in ENCODED.to_dict().items()],
+        title="3A090 thresholds used by the classifier",
+    )
+    if row is None or check is None:
+        typer.echo("NOT VERIFIED: no scraped 3A090 text yet (run `compliance update us_ecfr`)")
+    elif check.ok:
+        typer.echo(f"verified against the 3A090 text current as of {row.ecfr_date}"
+                   + (f" (amended {row.amended_on})" if row.amended_on else ""))  # fmt: skip
+    if check and check.missing:
+        typer.echo(f"NOT VERIFIED: the text does not state {', '.join(check.missing)}")
+    typer.echo("")
+    if not sections:
+        typer.echo("Regulation texts: none scraped yet (run `compliance update us_ecfr`)")
+    else:
+        print_table(
+            [Col("section"), Col("eCFR date", wrap=False), Col("amended", wrap=False),
+             Col("fetched", wrap=False), Col("sha256", wrap=False)],
+            [[s.cite, s.ecfr_date, s.amended_on or "?", fetched(s.fetched_at),
+              sha256_short(s.sha256)] for s in sections.values()],
+            title="Regulation texts",
+        )  # fmt: skip
+    typer.echo(f"\nCountry groups: {groups.source}\n")
+    print_table(
+        [Col("from", wrap=False), Col("until", wrap=False), Col("rule"), Col("citation")],
+        [[r.start, r.end or "now", r.id, r.citation] for r in dated.rules],
+        title="Dated rules",
+    )
+    if fr_rules:
+        typer.echo("")
+        print_table(
+            [Col("published", wrap=False), Col("document", wrap=False), Col("type"),
+             Col("citation"), Col("title"), Col("url")],
+            [[d.get("publication_date") or "?", d.get("document_number"), d.get("type"),
+              d.get("citation") or "", d.get("title"), d.get("html_url") or ""]
+             for d in fr_rules],
+            title="BIS documents in the Federal Register (last `compliance update`)",
+        )  # fmt: skip
+    if changes:
+        typer.echo("\nCHANGED since the previous update:")
+        for c in changes:
+            typer.echo(f"  {c.summary()}")
+            for line in c.diff:
+                typer.echo(f"      {line}")
 
 
 def register(app: typer.Typer) -> None:
