@@ -161,22 +161,19 @@ def screen_rows(
     progress.finish("screen")
 
 
-def count_rows(path: Path, limit: int = 2_000_000_000) -> int | None:
-    """About how many data rows `path` holds (its lines less the header), for a progress bar;
-    None when it cannot be read. Reads at most `limit` bytes."""
+def count_rows(path: Path) -> int | None:
+    """About how many data rows `path` holds (its lines less the header), for a progress bar's
+    total and time left; None when it cannot be read."""
+    lines, last = 0, b""
     try:
         with path.open("rb") as fh:
-            lines, size = 0, 0
-            while size < limit and (block := fh.read(1 << 20)):
+            while block := fh.read(1 << 20):
                 lines += block.count(b"\n")
-                size += len(block)
                 last = block
     except OSError:
         return None
-    if size == 0:
-        return 0
-    if not last.endswith(b"\n"):
-        lines += 1
+    if last and not last.endswith(b"\n"):
+        lines += 1  # a last line without its newline
     return max(lines - 1, 0)
 
 
