@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compliance.progress import NO_PROGRESS, Progress
 from compliance.screening import Query, Screener, ScreeningError
 
 PARTY_COLUMNS = ("name", "type", "country", "dob", "id")
@@ -144,8 +145,41 @@ def screen_rows(
     threshold: float | None = None,
     limit: int = 10,
     workers: int = 1,
+    progress: Progress = NO_PROGRESS,
+    total: int | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Results in input order, one per row."""
+    """Results in input order, one per row. `progress` gets task "screen": rows done of about
+    `total` (None: unknown)."""
+    progress.start("screen", "screening rows", total)
+    done = 0
+    for result in _screen_rows(rows, screener, threshold, limit, workers):
+        yield result
+        done += 1
+        if done % CHUNK == 0:
+            progress.advance("screen", CHUNK)
+    progress.update("screen", completed=done, total=done)
+    progress.finish("screen")
+
+
+def count_rows(path: Path) -> int | None:
+    """About how many data rows `path` holds (its lines less the header), for a progress bar's
+    total and time left; None when it cannot be read."""
+    lines, last = 0, b""
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                lines += block.count(b"\n")
+                last = block
+    except OSError:
+        return None
+    if last and not last.endswith(b"\n"):
+        lines += 1  # a last line without its newline
+    return max(lines - 1, 0)
+
+
+def _screen_rows(
+    rows: Iterable[Row], screener: Screener, threshold: float | None, limit: int, workers: int
+) -> Iterator[dict[str, Any]]:
     global _SCREENER, _OPTS
     _SCREENER = screener
     _OPTS = {"threshold": threshold, "limit": limit}

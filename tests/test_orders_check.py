@@ -163,7 +163,9 @@ def test_items_classified_and_licensed(db: str) -> None:
     assert r.decision == "CLEAR" and r.reasons[0]["eccn"] is None
     r = decide(db, customer="Siemens AG", destination="DE", item="Banana 9000")
     assert r.decision == "REVIEW" and "not in the product catalog" in r.reasons[0]["text"]
-    assert r.reasons[0]["suggestions"]
+    assert r.reasons[0]["suggestions"] == []  # nothing in the catalog is named like it
+    r = decide(db, customer="Siemens AG", destination="DE", item="H30")
+    assert r.decision == "REVIEW" and r.reasons[0]["suggestions"] == ["NVIDIA H20"]
 
 
 def test_clear_and_error_lines(db: str) -> None:

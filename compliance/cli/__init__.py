@@ -83,7 +83,7 @@ def _root() -> None:
 
 
 def main() -> None:
-    from compliance.cli.common import database_errors
+    from compliance.cli.common import database_errors, run_app
 
     with database_errors():  # any command: a database fault is one line, never a traceback
-        app()
+        run_app(app)  # a usage error is one line too

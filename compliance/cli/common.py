@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -66,15 +67,46 @@ def database_errors(engine: Engine | None = None) -> Iterator[None]:
         fail(explain(exc, engine))
 
 
+def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`command` with database faults (a lock held too long, a full disk, a read-only file)
+    turned into one line and exit 2, also when it is called without `main()` (tests, embedding).
+    """
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with database_errors():
+            return command(*args, **kwargs)
+
+    return run
+
+
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
 
 
 def print_table(headers: list[str], rows: list[list[Any]]) -> None:
-    cells = [[("" if c is None else str(c)) for c in r] for r in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    typer.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
-    typer.echo("  ".join("-" * w for w in widths))
-    for r in cells:
-        typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    """Kept for callers outside the CLI modules; the commands use compliance.cli.tables."""
+    from compliance.cli.tables import print_table as table
+
+    table(headers, rows)
+
+
+def run_app(app: typer.Typer) -> None:
+    """Run the CLI; a usage error (unknown option, a value of the wrong kind, a missing
+    argument) is one line on stderr with the command's --help, exit 2, like every other error."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # typer's own click: UsageError, BadParameter...
+        if exc.__class__.__name__ == "NoArgsIsHelpError":  # `compliance` alone: the help
+            exc.show()  # type: ignore[attr-defined]
+            raise SystemExit(0) from None
+        ctx = getattr(exc, "ctx", None)
+        where = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
+        message = " ".join(exc.format_message().split()).rstrip(".")
+        typer.echo(f"error: {message}{where}", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        raise SystemExit(130) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

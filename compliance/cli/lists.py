@@ -13,11 +13,13 @@ from compliance.cli.common import (
     database_errors,
     engine_for,
     fail,
+    guarded,
     print_json,
-    print_table,
 )
 from compliance.cli.progress import progress_bar
 from compliance.lists_update import SourceOutcome
+
+from compliance.cli.tables import Col, fetched, list_date_cell, print_table, sha256_short
 from compliance.sources import all_sources
 from compliance.store.snapshots import source_statuses
 from compliance.update import update_sources
@@ -110,7 +112,7 @@ def sources(
     ),
     db: DbOption = None,
 ) -> None:
-    """Each source: records, the date its files state, when fetched, checksum, status."""
+    """Each source: records, list date (the date its files state), when fetched, sha256, status."""
     engine = engine_for(db)
     with database_errors(engine):
         statuses = {s.source: s for s in source_statuses(engine)}
@@ -134,17 +136,22 @@ def sources(
     for key in [*known, *[k for k in statuses if k not in known]]:
         s = statuses.get(key)
         if s is None:
-            rows.append([key, 0, "", "", "", "never loaded", known[key].title])
+            rows.append([key, "0", "", "", "", "never loaded", known[key].title])
             continue
-        sha = (s.sha256 or "")[:12]
-        rows.append([key, f"{s.records:,}", s.data_date, s.fetched_at, sha, s.status, s.title])
-    headers = ["source", "records", "data date", "fetched at", "sha256", "status", "title"]
-    print_table(headers, rows)
+        rows.append([key, f"{s.records:,}", list_date_cell(s.data_date), fetched(s.fetched_at),
+                     sha256_short(s.sha256), s.status, s.title])  # fmt: skip
+    columns = [
+        Col("source", wrap=False), Col("records", wrap=False, right=True),
+        Col("list date", wrap=False), Col("fetched", wrap=False), Col("sha256", wrap=False),
+        Col("status"), Col("title"),
+    ]  # fmt: skip
+    print_table(columns, rows)
+    typer.echo("\nlist date: the date the source's own files state; fetched: when downloaded here.")
     for s in statuses.values():
         if s.last_error and s.status != "ok":
-            typer.echo(f"\n{s.source} last attempt {s.last_attempt_at}: {s.last_error}")
+            typer.echo(f"\n{s.source} last attempt {fetched(s.last_attempt_at)}: {s.last_error}")
 
 
 def register(app: typer.Typer) -> None:
     app.command()(update)
-    app.command()(sources)
+    app.command()(guarded(sources))

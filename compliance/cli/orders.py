@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
-import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,8 +15,18 @@ from compliance.cli.common import (
     OutputFormat,
     engine_for,
     fail,
+    guarded,
     print_json,
+)
+from compliance.cli.progress import progress_bar
+from compliance.cli.tables import (
+    Col,
+    echo_decision,
+    fetched,
+    list_date_cell,
     print_table,
+    sha256_short,
+    shorten,
 )
 from compliance.orders import accept as accept_mod
 from compliance.orders import audit as audit_mod
@@ -26,6 +34,7 @@ from compliance.orders.decide import DECISIONS, Thresholds
 from compliance.orders.reader import InputError, load_mapping_file, parse_map_options
 from compliance.orders.rescreen import rescreen as rescreen_fn
 from compliance.orders.run import CheckOptions, CheckReport, NoListsError, check_file, make_decider
+from compliance.orders.writer import merge_reasons
 from compliance.store.db import resolve_url
 
 BlockOpt = Annotated[
@@ -41,40 +50,6 @@ def _thresholds(block: float, review: float) -> Thresholds:
         return Thresholds(block=block, review=review)
     except ValueError as exc:
         fail(str(exc))
-
-
-class _Progress:
-    """A progress line on stderr: redrawn in place on a terminal, every 10% otherwise."""
-
-    def __init__(self, min_rows: int = 1000) -> None:
-        self.min_rows = min_rows
-        self.tty = sys.stderr.isatty()
-        self.start = time.monotonic()
-        self.last = 0.0
-        self.next_pct = 10
-        self.shown = False
-
-    def __call__(self, n: int, total: int | None) -> None:
-        if not total or total < self.min_rows:
-            return
-        pct = min(100, n * 100 // max(total, 1))
-        now = time.monotonic()
-        if self.tty:
-            if now - self.last < 0.2:
-                return
-            self.last = now
-            rate = n / max(now - self.start, 1e-6)
-            bar = "#" * (pct // 4)
-            sys.stderr.write(f"\r[{bar:<25}] {pct:3d}% {n:,}/~{total:,} lines {rate:,.0f}/s")
-            sys.stderr.flush()
-            self.shown = True
-        elif pct >= self.next_pct:
-            sys.stderr.write(f"checked {n:,} of ~{total:,} lines ({pct}%)\n")
-            self.next_pct = pct // 10 * 10 + 10
-
-    def done(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
 
 
 def check(
@@ -133,7 +108,9 @@ def check(
             day = date.fromisoformat(on_date)
         except ValueError:
             fail(f"--date {on_date!r}: expected YYYY-MM-DD")
-    engine_for(db)  # a clear error now for an unusable database
+    engine = engine_for(db)  # a clear error now for an unusable database
+    if lists:
+        _check_lists(engine, lists)
     if workers is None:
         big = file.is_file() and file.stat().st_size > 2_000_000
         workers = (os.cpu_count() or 1) if big else 1
@@ -145,22 +122,19 @@ def check(
         lists=lists or None,
         workers=max(1, workers),
     )
-    progress = _Progress() if not quiet else None
     try:
-        report = check_file(
-            file,
-            opts,
-            output=output,
-            output_format=output_format,
-            input_format=input_format,
-            record=record,
-            progress=progress,
-        )
+        with progress_bar(quiet) as progress:
+            report = check_file(
+                file,
+                opts,
+                output=output,
+                output_format=output_format,
+                input_format=input_format,
+                record=record,
+                progress=progress,
+            )
     except (InputError, NoListsError, ValueError) as exc:
         fail(str(exc), EXIT_ERROR)
-    finally:
-        if progress is not None:
-            progress.done()
     if format == OutputFormat.json:
         print_json(_report_dict(report))
     else:
@@ -194,6 +168,28 @@ def _report_dict(r: CheckReport) -> dict[str, Any]:
     }
 
 
+def _check_lists(engine: Any, lists: list[str]) -> None:
+    loaded = audit_mod.snapshot_info(engine)
+    if not loaded:
+        fail("no sanctions list is loaded; run `compliance update` first")
+    unknown = [k for k in lists if k not in loaded]
+    if unknown:
+        fail(f"--list {', '.join(unknown)}: not a loaded list; loaded: {', '.join(loaded)}")
+
+
+def print_snapshots(snapshots: dict[str, dict[str, Any]]) -> None:
+    """The list versions a run used: list date (when the source states one), fetched, sha256."""
+    print_table(
+        [Col("list", wrap=False), Col("snapshot", wrap=False, right=True),
+         Col("list date", wrap=False), Col("fetched", wrap=False), Col("sha256", wrap=False)],
+        [
+            [k, v.get("snapshot_id"), list_date_cell(v.get("data_date")),
+             fetched(v.get("fetched_at")), sha256_short(v.get("sha256"), 16)]
+            for k, v in snapshots.items()
+        ],
+    )  # fmt: skip
+
+
 def _print_report(r: CheckReport, show_lines: bool) -> None:
     typer.echo(
         f"Checked {r.line_count:,} line{'s' if r.line_count != 1 else ''} of {r.input_path} "
@@ -202,37 +198,45 @@ def _print_report(r: CheckReport, show_lines: bool) -> None:
         + (f"; audit run #{r.run_id}" if r.run_id is not None else "")
     )
     typer.echo(f"Thresholds: block {r.thresholds['block']:g}, review {r.thresholds['review']:g}")
-    typer.echo(
-        "Lists: "
-        + ", ".join(
-            f"{k} ({v.get('data_date') or v.get('fetched_at')})" for k, v in r.snapshots.items()
-        )
-    )
     typer.echo("")
-    print_table(["decision", "lines"], [[d, f"{r.counts.get(d, 0):,}"] for d in DECISIONS])
+    print_snapshots(r.snapshots)
+    typer.echo("")
+    print_table(
+        [Col("decision", wrap=False, decision=True), Col("lines", wrap=False, right=True)],
+        [[d, f"{r.counts.get(d, 0):,}"] for d in DECISIONS],
+    )
     if r.top_hits:
-        typer.echo("\nTop hits")
+        typer.echo("")
         print_table(
-            ["entry", "name", "list", "decision", "lines"],
-            [
-                [h["entry"], h["name"], h["list"][:50], h["decision"], h["lines"]]
-                for h in r.top_hits
-            ],
-        )
+            [Col("entry"), Col("name"), Col("list"), Col("decision", wrap=False, decision=True),
+             Col("lines", wrap=False, right=True)],
+            [[h["entry"], h["name"], h["list"], h["decision"], h["lines"]] for h in r.top_hits],
+            title="Top hits",
+        )  # fmt: skip
     if show_lines and r.flagged:
-        typer.echo(
-            "\nLines needing action"
-            + (
-                f" (first {len(r.flagged)})"
-                if len(r.flagged) < r.line_count - r.counts["CLEAR"]
-                else ""
-            )
-        )
+        more = len(r.flagged) < r.line_count - r.counts["CLEAR"]
+        rows = []
         for x in r.flagged:
-            typer.echo(f"line {x.line} order {x.order_id or '?'}: {x.decision}")
-            for reason in x.reasons:
-                if reason["decision"] != "CLEAR" or "accepted" in reason:
-                    typer.echo(f"    {reason['text'][:400]}")
+            shown = [
+                m for m in merge_reasons(x.reasons)
+                if m["decision"] != "CLEAR" or m["text"].startswith("ACCEPTED")
+            ]  # fmt: skip
+            rows.append(
+                [
+                    x.line,
+                    x.order_id or "?",
+                    x.decision,
+                    "\n".join("- " + shorten(m["text"]) for m in shown),
+                ]
+            )
+        typer.echo("")
+        print_table(
+            [Col("line", wrap=False, right=True), Col("order"),
+             Col("decision", wrap=False, decision=True), Col("reasons (shortened)")],
+            rows,
+            title="Lines needing action" + (f" (first {len(r.flagged)})" if more else ""),
+        )  # fmt: skip
+        typer.echo("Every reason in full: --output results.csv|.jsonl|.xlsx, or --format json.")
     if r.output_path:
         typer.echo(f"\nWrote {r.output_path}")
     for w in r.warnings:
@@ -279,21 +283,15 @@ def accept(
             print_json(data)
         else:
             print_table(
-                ["id", "party", "entry", "entry name", "by", "at", "status", "reason"],
+                [Col("id", wrap=False, right=True), Col("party"), Col("entry"),
+                 Col("entry name"), Col("by"), Col("at", wrap=False), Col("status"),
+                 Col("reason")],
                 [
-                    [
-                        d["id"],
-                        d["party"],
-                        d["entry"],
-                        d["entry_name"],
-                        d["by"],
-                        d["at"],
-                        d["status"],
-                        d["reason"][:60],
-                    ]
+                    [d["id"], d["party"], d["entry"], d["entry_name"], d["by"],
+                     d["at"].replace("T", " "), d["status"], shorten(d["reason"], 120)]
                     for d in data
                 ],
-            )
+            )  # fmt: skip
         return
     if not (party and entry and reason):
         fail("give --party, --entry SOURCE:ID and --reason (or --list / --revoke ID)")
@@ -329,21 +327,16 @@ def audit(
             print_json([audit_mod.run_to_dict(r) for r in runs])
             return
         print_table(
-            ["run", "started", "user", "status", "lines", "counts", "input", "sha256"],
+            [Col("run", wrap=False, right=True), Col("started", wrap=False), Col("user"),
+             Col("status"), Col("lines", wrap=False, right=True), Col("counts"), Col("input"),
+             Col("input sha256", wrap=False)],
             [
-                [
-                    r.id,
-                    r.started_at.isoformat(timespec="seconds"),
-                    r.user,
-                    r.status,
-                    r.line_count,
-                    " ".join(f"{k}={v}" for k, v in (r.counts or {}).items() if v),
-                    Path(r.input_path).name,
-                    r.input_sha256[:12],
-                ]
+                [r.id, fetched(r.started_at), r.user, r.status, f"{r.line_count or 0:,}",
+                 " ".join(f"{k}={v}" for k, v in (r.counts or {}).items() if v),
+                 Path(r.input_path).name, sha256_short(r.input_sha256)]
                 for r in runs
             ],
-        )
+        )  # fmt: skip
         return
     run = audit_mod.get_run(engine, run_id)
     if run is None:
@@ -356,27 +349,20 @@ def audit(
     if format == OutputFormat.json:
         print_json(d)
         return
-    for k in (
-        "id",
-        "started_at",
-        "finished_at",
-        "status",
-        "user",
-        "input_path",
-        "input_sha256",
-        "input_format",
-        "output_path",
-        "line_count",
-    ):
-        typer.echo(f"{k:13} {d.get(k)}")
+    labels = {
+        "id": "run", "started_at": "started", "finished_at": "finished", "status": "status",
+        "user": "user", "input_path": "input", "input_sha256": "input sha256",
+        "input_format": "input format", "output_path": "output", "line_count": "lines",
+    }  # fmt: skip
+    for k, label in labels.items():
+        value = d.get(k)
+        if k.endswith("_at"):
+            value = fetched(value) or value
+        typer.echo(f"{label:13} {'' if value is None else value}")
     typer.echo(f"{'thresholds':13} {d['thresholds']}")
     typer.echo(f"{'counts':13} {d['counts']}")
-    typer.echo("lists:")
-    for k, v in d["snapshots"].items():
-        typer.echo(
-            f"  {k:22} snapshot {v['snapshot_id']} data date {v['data_date']} "
-            f"fetched {v['fetched_at']} sha256 {(v['sha256'] or '')[:16]}"
-        )
+    typer.echo("lists used:")
+    print_snapshots(d["snapshots"])
 
 
 def rescreen(
@@ -394,6 +380,9 @@ def rescreen(
     Exit status 1 when there are new hits."""
     thresholds = _thresholds(block_threshold, review_threshold)
     engine = engine_for(db)
+    for run_id in run or []:
+        if audit_mod.get_run(engine, run_id) is None:
+            fail(f"--run {run_id}: no check run #{run_id}; `compliance audit` lists the runs")
     opts = CheckOptions(db_url=resolve_url(db), thresholds=thresholds)
     report = rescreen_fn(
         engine,
@@ -423,7 +412,7 @@ def rescreen(
         if not report.hits:
             typer.echo("No new hits.")
         for h in report.hits:
-            typer.echo(h["text"][:400])
+            echo_decision(h.get("decision", ""), shorten(h["text"], 400))
             for ln in h["lines"][:10]:
                 typer.echo(
                     f"    run #{ln['run_id']} line {ln['line']} order {ln['order_id']} "
@@ -435,7 +424,7 @@ def rescreen(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(check)
-    app.command()(accept)
-    app.command()(audit)
-    app.command()(rescreen)
+    app.command()(guarded(check))
+    app.command()(guarded(accept))
+    app.command()(guarded(audit))
+    app.command()(guarded(rescreen))

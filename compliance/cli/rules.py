@@ -1,17 +1,27 @@
 """`compliance classify`, `compliance license` and `compliance rules` (US chip export rules).
 
-Exit codes: 0 done (classify; license: no license needed), 1 license required, 2 bad input,
-unknown model, or encoded thresholds that no longer match the scraped regulation text.
+Exit codes: 0 done (classify; license: no license needed; rules: thresholds verified), 1 license
+required, 2 bad input, unknown model, or encoded thresholds that no longer match the scraped
+regulation text, 3 (rules) thresholds not verified: no scraped 3A090 text, or it does not state
+every threshold.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from compliance.cli.common import DbOption, OutputFormat, engine_for, fail, print_json
+from compliance.cli.common import DbOption, OutputFormat, engine_for, fail, guarded, print_json
+from compliance.cli.tables import (
+    Col,
+    echo_decision,
+    fetched,
+    print_table,
+    sha256_short,
+    shorten,
+)
 from compliance.rules.catalog import UnknownModelError
 from compliance.rules.chips import Classification, classify_model, classify_spec
 from compliance.rules.country_groups import load_groups
@@ -22,6 +32,7 @@ from compliance.rules.thresholds import ENCODED, check_text
 from compliance.sources import federal_register
 from compliance.store.snapshots import current_meta
 
+LICENSE_REASON_WIDTH = 900  # a license reason is the answer itself: shortened only when huge
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table or json")]
 
 
@@ -40,14 +51,17 @@ def _guard_thresholds(db: str | None) -> None:
 
 
 def _print_classification(c: Classification) -> None:
-    typer.echo(f"model: {c.model or '(figures given)'}")
-    typer.echo(f"ECCN:  {c.eccn or 'none of 3A090/4A090 (not controlled by these entries)'}")
-    typer.echo(f"TPP:   {c.tpp:g}" + (f"   ({c.tpp_basis})" if c.tpp_basis else ""))
-    typer.echo(f"PD:    {f'{c.pd:.3f}' if c.pd is not None else 'unknown'}")
-    for r in c.reasons:
-        typer.echo(f"  - {r}")
-    for s in c.sources:
-        typer.echo(f"  source: {s}")
+    print_table(
+        [Col("classification", wrap=False), Col("")],
+        [
+            ["model", c.model or "(figures given)"],
+            ["ECCN", c.eccn or "none of 3A090/4A090 (not controlled by these entries)"],
+            ["TPP", f"{c.tpp:g}" + (f" ({c.tpp_basis})" if c.tpp_basis else "")],
+            ["PD", f"{c.pd:.3f}" if c.pd is not None else "unknown"],
+            *[["why" if i == 0 else "", r] for i, r in enumerate(c.reasons)],
+            *[["source" if i == 0 else "", s] for i, s in enumerate(c.sources)],
+        ],
+    )
 
 
 def classify(
@@ -110,14 +124,31 @@ def license(  # noqa: A001 - the command's name
     else:
         eccn = d.classification.eccn if d.classification else None
         verdict = "LICENSE REQUIRED" if d.license_required else "no license required"
-        typer.echo(f"{d.item} ({eccn or 'not 3A090/4A090'}) to {d.destination} on {d.on_date}: "
-                   f"{verdict}")  # fmt: skip
-        for r in d.reasons:
-            mark = "REQUIRED" if r["license_required"] else "ok"
-            typer.echo(f"  [{mark}] {r['cite']}: {r['text']}")
+        echo_decision(
+            "LICENSE_REQUIRED" if d.license_required else "CLEAR",
+            f"{d.item} ({eccn or 'not 3A090/4A090'}) to {d.destination} on {d.on_date}: {verdict}",
+        )
+        print_table(
+            [Col("license", wrap=False, decision=True), Col("cite"), Col("why")],
+            [
+                ["LICENSE_REQUIRED" if r["license_required"] else "CLEAR", r["cite"],
+                 shorten(r["text"], LICENSE_REASON_WIDTH)]
+                for r in d.reasons
+            ],
+        )  # fmt: skip
         for c in d.checks:
             typer.echo(f"  checked: {c}")
     raise typer.Exit(1 if d.license_required else 0)
+
+
+EXIT_NOT_VERIFIED = 3
+RULES_HELP = (
+    "Thresholds in use, the regulation texts they were checked against, and what changed.\n\n"
+    "Exit status: 0 the thresholds were verified against the scraped 3A090 text; "
+    "2 that text states other thresholds; "
+    "3 NOT VERIFIED: no scraped text yet (run `compliance update us_ecfr`) "
+    "or it does not state every threshold."
+)
 
 
 def rules(format: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
@@ -154,48 +185,72 @@ def rules(format: FormatOption = OutputFormat.table, db: DbOption = None) -> Non
             "dated_rules": [r.to_dict() for r in dated.rules],
         })  # fmt: skip
     else:
-        typer.echo("3A090 thresholds used by the classifier:")
-        for k, v in ENCODED.to_dict().items():
-            typer.echo(f"  {k:12s} {v:g}")
-        if row is None or check is None:
-            typer.echo(
-                "  NOT VERIFIED: no scraped 3A090 text yet (run `compliance update us_ecfr`)"
-            )
-        elif check.ok:
-            typer.echo(f"  verified against the 3A090 text current as of {row.ecfr_date}"
-                       + (f" (amended {row.amended_on})" if row.amended_on else ""))  # fmt: skip
-        if check and check.missing:
-            typer.echo(f"  the text does not state: {', '.join(check.missing)}")
-        typer.echo("\nRegulation texts:")
-        for s in sections.values():
-            typer.echo(f"  {s.cite}: eCFR {s.ecfr_date}, amended {s.amended_on or '?'}, "
-                       f"fetched {s.fetched_at:%Y-%m-%d %H:%M}")  # fmt: skip
-        typer.echo(f"\nCountry groups: {groups.source}")
-        typer.echo("\nDated rules:")
-        for r in dated.rules:
-            typer.echo(f"  {r.start} .. {r.end or 'now'}  {r.id}: {r.citation}")
-        if fr_rules:
-            typer.echo("\nBIS documents in the Federal Register (last `compliance update`):")
-            for d in fr_rules:
-                typer.echo(
-                    f"  {d.get('publication_date') or '?'}  {d.get('document_number')}  "
-                    f"{d.get('type')}  {d.get('citation') or ''}  {d.get('title')}"
-                )
-                if d.get("html_url"):
-                    typer.echo(f"      {d['html_url']}")
-        if changes:
-            typer.echo("\nCHANGED since the previous update:")
-            for c in changes:
-                typer.echo(f"  {c.summary()}")
-                for line in c.diff:
-                    typer.echo(f"      {line}")
+        _print_rules(row, check, sections, groups, dated, fr_rules, changes)
     if check is not None and not check.ok:
         for m in check.mismatches:
             typer.secho(f"error: {m}", err=True, fg=typer.colors.RED, bold=True)
         raise typer.Exit(2)
+    if check is None or check.missing:
+        typer.echo(
+            "warning: the 3A090 thresholds are NOT VERIFIED against the regulation text "
+            "(exit status 3); run `compliance update us_ecfr`",
+            err=True,
+        )
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+def _print_rules(
+    row: Any, check: Any, sections: dict[str, Any], groups: Any, dated: Any,
+    fr_rules: list[dict[str, Any]], changes: list[Any],
+) -> None:  # fmt: skip
+    print_table(
+        [Col("threshold", wrap=False), Col("value", wrap=False, right=True)],
+        [[k, f"{v:g}"] for k, v in ENCODED.to_dict().items()],
+        title="3A090 thresholds used by the classifier",
+    )
+    if row is None or check is None:
+        typer.echo("NOT VERIFIED: no scraped 3A090 text yet (run `compliance update us_ecfr`)")
+    elif check.ok:
+        typer.echo(f"verified against the 3A090 text current as of {row.ecfr_date}"
+                   + (f" (amended {row.amended_on})" if row.amended_on else ""))  # fmt: skip
+    if check and check.missing:
+        typer.echo(f"NOT VERIFIED: the text does not state {', '.join(check.missing)}")
+    typer.echo("")
+    if not sections:
+        typer.echo("Regulation texts: none scraped yet (run `compliance update us_ecfr`)")
+    else:
+        print_table(
+            [Col("section"), Col("eCFR date", wrap=False), Col("amended", wrap=False),
+             Col("fetched", wrap=False), Col("sha256", wrap=False)],
+            [[s.cite, s.ecfr_date, s.amended_on or "?", fetched(s.fetched_at),
+              sha256_short(s.sha256)] for s in sections.values()],
+            title="Regulation texts",
+        )  # fmt: skip
+    typer.echo(f"\nCountry groups: {groups.source}\n")
+    print_table(
+        [Col("from", wrap=False), Col("until", wrap=False), Col("rule"), Col("citation")],
+        [[r.start, r.end or "now", r.id, r.citation] for r in dated.rules],
+        title="Dated rules",
+    )
+    if fr_rules:
+        typer.echo("")
+        print_table(
+            [Col("published", wrap=False), Col("document", wrap=False), Col("type"),
+             Col("citation"), Col("title"), Col("url")],
+            [[d.get("publication_date") or "?", d.get("document_number"), d.get("type"),
+              d.get("citation") or "", d.get("title"), d.get("html_url") or ""]
+             for d in fr_rules],
+            title="BIS documents in the Federal Register (last `compliance update`)",
+        )  # fmt: skip
+    if changes:
+        typer.echo("\nCHANGED since the previous update:")
+        for c in changes:
+            typer.echo(f"  {c.summary()}")
+            for line in c.diff:
+                typer.echo(f"      {line}")
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(classify)
-    app.command()(license)
-    app.command()(rules)
+    app.command()(guarded(classify))
+    app.command()(guarded(license))
+    app.command(help=RULES_HELP)(guarded(rules))

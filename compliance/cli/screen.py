@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 import time
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,10 +20,12 @@ from compliance.cli.common import (
     DbOption,
     engine_for,
     fail,
+    guarded,
     print_json,
-    print_table,
 )
-from compliance.screen_file import InputFileError, read_parties, screen_rows
+from compliance.cli.progress import progress_bar, show_progress
+from compliance.cli.tables import Col, display_list, list_date_cell, print_table, snapshot_line
+from compliance.screen_file import InputFileError, count_rows, read_parties, screen_rows
 from compliance.screening import (
     DEFAULT_THRESHOLD,
     Query,
@@ -47,6 +50,16 @@ class ScreenFormat(StrEnum):
 def _split_lists(values: list[str] | None) -> list[str] | None:
     out = [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
     return out or None
+
+
+def check_dob(dob: str) -> None:
+    """YYYY-MM-DD must be a real date (the screener checks the shape: YYYY or YYYY-MM-DD)."""
+    text = dob.strip()
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            fail(f"--dob {dob!r} is not a real date: give YYYY or YYYY-MM-DD (e.g. 1952-10-07)")
 
 
 def _load_screener(db: str | None, lists: list[str] | None, algorithm: str) -> Screener:
@@ -91,6 +104,9 @@ def screen(
         Path | None, typer.Option("--file", help="CSV with a header: name[,type,country,dob,id]")
     ] = None,
     workers: Annotated[int, typer.Option(help="Processes for --file.")] = 1,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="--file: no progress bar on stderr.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Screen a name (or every row of --file) against the loaded lists.
@@ -98,7 +114,13 @@ def screen(
     Exit status: 0 nothing matched, 1 something matched, 2 bad input or no lists loaded.
     """
     if not 0 <= threshold <= 100:
-        fail("--threshold must be between 0 and 100")
+        fail(f"--threshold {threshold:g}: give a score between 0 and 100 (default 85)")
+    if limit < 1:
+        fail(f"--limit {limit}: give at least 1")
+    if workers < 1:
+        fail(f"--workers {workers}: give at least 1")
+    if dob is not None:
+        check_dob(dob)
     if (name is None) == (file is None):
         fail("give either a NAME or --file parties.csv")
     lists = _split_lists(list_)
@@ -107,7 +129,9 @@ def screen(
         if fmt not in (ScreenFormat.jsonl, ScreenFormat.csv):
             fail("--file writes --format jsonl or csv")
         screener = _load_screener(db, lists, algorithm.value)
-        raise typer.Exit(_screen_file(file, screener, fmt, threshold, limit, max(workers, 1)))
+        raise typer.Exit(
+            _screen_file(file, screener, fmt, threshold, limit, max(workers, 1), quiet)
+        )
     fmt = format or ScreenFormat.table
     if fmt not in (ScreenFormat.table, ScreenFormat.json):
         fail("a single name prints --format table or json")
@@ -127,36 +151,41 @@ def _print_result_table(matches: list[Any], threshold: float) -> None:
     if not matches:
         typer.echo(f"No match at or above {threshold:g}.")
         return
-    rows = []
-    for m in matches:
-        snap = m.snapshot
-        rows.append(
-            [
-                f"{m.score:g}",
-                m.name,
-                m.matched_name if m.matched_name != m.name else "",
-                m.type,
-                ", ".join(s["source"] + ":" + s["source_id"] for s in m.sources),
-                "; ".join(m.programs)[:30],
-                snap.get("data_date") or (snap.get("fetched_at") or "")[:10],
-            ]
-        )
-    print_table(
-        ["score", "listed name", "matched name", "type", "entries", "programs", "list date"], rows
-    )
+    rows = [
+        [
+            f"{m.score:g}",
+            m.name,
+            m.matched_name if m.matched_name != m.name else "",
+            m.type,
+            ", ".join(s["source"] + ":" + s["source_id"] for s in m.sources),
+            display_list(m),
+            "; ".join(dict.fromkeys(m.programs)),
+            list_date_cell((m.snapshot or {}).get("data_date")),
+        ]
+        for m in matches
+    ]
+    columns = [
+        Col("score", wrap=False, right=True), Col("listed name"), Col("matched name"),
+        Col("type", wrap=False), Col("entries"), Col("lists"), Col("programs"),
+        Col("list date", wrap=False),
+    ]  # fmt: skip
+    print_table(columns, rows)
     typer.echo("")
+    shown: dict[str, int] = {}  # a license requirement already printed -> its match number
     for i, m in enumerate(matches, 1):
         typer.echo(f"{i}. {m.explanation}")
-        typer.echo(f"   lists: {'; '.join(m.lists)}")
-        if m.fields.get("license_requirement"):
-            typer.echo(
-                f"   license requirement: {m.fields['license_requirement']}; "
-                f"policy: {m.fields.get('license_policy', '')}"
-            )
-        typer.echo(
-            f"   snapshot: {m.snapshot.get('source')} #{m.snapshot.get('id')} "
-            f"sha256 {str(m.snapshot.get('sha256'))[:16]}"
-        )
+        typer.echo(f"   lists: {display_list(m)}")
+        requirement = m.fields.get("license_requirement")
+        if requirement:
+            policy = m.fields.get("license_policy", "")
+            key = f"{requirement}\0{policy}"
+            if key in shown:
+                typer.echo(f"   license requirement and policy: as for match {shown[key]}")
+            else:
+                shown[key] = i
+                typer.echo(f"   license requirement: {requirement}; policy: {policy}")
+        snap = m.snapshot or {}
+        typer.echo(f"   snapshot: {snap.get('source')} #{snap.get('id')}: {snapshot_line(snap)}")
 
 
 _CSV_FIELDS = (
@@ -186,7 +215,13 @@ def csv_safe(value: Any) -> str:
 
 
 def _screen_file(
-    path: Path, screener: Screener, fmt: ScreenFormat, threshold: float, limit: int, workers: int
+    path: Path,
+    screener: Screener,
+    fmt: ScreenFormat,
+    threshold: float,
+    limit: int,
+    workers: int,
+    quiet: bool,
 ) -> int:
     try:
         rows = read_parties(path)
@@ -205,75 +240,51 @@ def _screen_file(
     writer = csv.writer(out) if fmt == ScreenFormat.csv else None
     if writer:
         writer.writerow(_CSV_FIELDS)
-    progress = _Progress()
     counts = {"clear": 0, "match": 0, "error": 0}
+    started = time.monotonic()
+    total = count_rows(path) if show_progress(quiet) else None
     try:
-        for res in screen_rows(
-            all_rows(), screener, threshold=threshold, limit=limit, workers=workers
-        ):
-            counts[res["status"]] += 1
-            if writer:
-                best = res["matches"][0] if res["matches"] else {}
-                inp = res["input"]
-                writer.writerow(
-                    [
-                        csv_safe(v)
-                        for v in (
-                            res["row"],
-                            inp.get("name"),
-                            inp.get("type"),
-                            inp.get("country"),
-                            inp.get("dob"),
-                            inp.get("id"),
-                            res["status"],
-                            len(res["matches"]),
-                            best.get("score"),
-                            best.get("source"),
-                            best.get("source_id"),
-                            best.get("name"),
-                            res["error"],
-                            "; ".join(
-                                f"{m['source']}:{m['source_id']} {m['score']:g}"
-                                for m in res["matches"]
-                            ),
-                        )
-                    ]
-                )
-            else:
-                out.write(json.dumps(res, ensure_ascii=False, default=str) + "\n")
-            progress.tick()
+        with progress_bar(quiet) as progress:
+            results = screen_rows(all_rows(), screener, threshold=threshold, limit=limit,
+                                  workers=workers, progress=progress, total=total)  # fmt: skip
+            for res in results:
+                counts[res["status"]] += 1
+                if writer:
+                    writer.writerow([csv_safe(v) for v in _csv_row(res)])
+                else:
+                    out.write(json.dumps(res, ensure_ascii=False, default=str) + "\n")
     except InputFileError as exc:
         fail(str(exc))
-    progress.done(counts)
+    n, secs = sum(counts.values()), time.monotonic() - started
+    typer.echo(
+        f"screened {n:,} rows in {secs:.1f} s: {counts['match']:,} with matches, "
+        f"{counts['clear']:,} clear, {counts['error']:,} errors",
+        err=True,
+    )
     if counts["error"]:
         return EXIT_ERROR if not counts["match"] else EXIT_MATCH
     return EXIT_MATCH if counts["match"] else EXIT_CLEAR
 
 
-class _Progress:
-    """A progress line on stderr (redrawn in place on a terminal)."""
-
-    def __init__(self) -> None:
-        self.n = 0
-        self.start = self.last = time.monotonic()
-        self.tty = sys.stderr.isatty()
-
-    def tick(self) -> None:
-        self.n += 1
-        now = time.monotonic()
-        if now - self.last >= (0.5 if self.tty else 5.0):
-            self.last = now
-            rate = self.n / max(now - self.start, 1e-9)
-            end = "\r" if self.tty else "\n"
-            sys.stderr.write(f"screened {self.n:,} rows ({rate:,.0f} rows/s){end}")
-            sys.stderr.flush()
-
-    def done(self, counts: dict[str, int]) -> None:
-        secs = time.monotonic() - self.start
-        sys.stderr.write(
-            f"screened {self.n:,} rows in {secs:.1f} s: {counts['match']:,} with matches, "
-            f"{counts['clear']:,} clear, {counts['error']:,} errors\n"
-        )
+def _csv_row(res: dict[str, Any]) -> tuple[Any, ...]:
+    best = res["matches"][0] if res["matches"] else {}
+    inp = res["input"]
+    return (
+        res["row"],
+        inp.get("name"),
+        inp.get("type"),
+        inp.get("country"),
+        inp.get("dob"),
+        inp.get("id"),
+        res["status"],
+        len(res["matches"]),
+        best.get("score"),
+        best.get("source"),
+        best.get("source_id"),
+        best.get("name"),
+        res["error"],
+        "; ".join(f"{m['source']}:{m['source_id']} {m['score']:g}" for m in res["matches"]),
+    )
 
 
 def compare_cmd(
@@ -405,5 +416,5 @@ def _compare_file(path: Path, algorithm: str, threshold: float, index: Any = Non
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(screen)
-    app.command("compare")(compare_cmd)
+    app.command()(guarded(screen))
+    app.command("compare")(guarded(compare_cmd))

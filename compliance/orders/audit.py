@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from compliance.orders.decide import LineResult, reasons_text
+from compliance.orders.decide import LineResult
 from compliance.orders.models import CheckLine, CheckRun
-from compliance.orders.writer import escape_formula
+from compliance.orders.writer import escape_formula, reasons_text
 from compliance.store.models import Snapshot, SourceRow
 
 BATCH = 2000
@@ -44,9 +44,11 @@ def snapshot_info(engine: Engine, lists: list[str] | None = None) -> dict[str, d
 
 
 def lists_as_of(snapshots: dict[str, dict[str, Any]]) -> dict[str, str | None]:
-    """Source -> the date its files state, else the day it was fetched."""
+    """Source -> the date its files state, else "fetched YYYY-MM-DD" (the source states no
+    date, so the day it was downloaded is all there is, and it is labelled as such)."""
     return {
-        k: v.get("data_date") or (v.get("fetched_at") or "")[:10] or None
+        k: v.get("data_date")
+        or (f"fetched {v['fetched_at'][:10]}" if v.get("fetched_at") else None)
         for k, v in snapshots.items()
     }
 

@@ -34,7 +34,11 @@ from compliance.orders.decide import (
 from compliance.orders.reader import RawRow, open_orders
 from compliance.orders.writer import open_writer
 from compliance.schema import register_tables
+
+from compliance.progress import NO_PROGRESS, Progress
 from compliance.store.db import get_engine
+
+PROGRESS_STEP = 100  # lines per progress report: often enough for the eye, cheap per line
 
 
 class NoListsError(Exception):
@@ -280,11 +284,12 @@ def check_file(
     input_format: str | None = None,
     record: bool = True,
     user: str | None = None,
-    progress: Callable[[int, int | None], None] | None = None,
+    progress: Progress = NO_PROGRESS,
     keep_flagged: int = 200,
 ) -> CheckReport:
     """Raises reader.InputError for a file that cannot be checked (exit 2), NoListsError when no
-    list is loaded, ValueError for a bad output name."""
+    list is loaded, ValueError for a bad output name. `progress` gets task "check": lines done
+    of about `orders.approx_rows`."""
     started = time.monotonic()
     register_tables()  # a library entry point: the database may be new
     engine = get_engine(opts.db_url)
@@ -324,6 +329,7 @@ def check_file(
     hits: Counter[tuple[str, str, str, str]] = Counter()
     flagged: list[LineResult] = []
     n = 0
+    progress.start("check", "checking lines", orders.approx_rows)
     try:
         for result in decide_rows(orders.rows(), opts):
             n += 1
@@ -337,8 +343,10 @@ def check_file(
                 writer.write(result)
             if sink is not None:
                 sink.add(result)
-            if progress is not None:
-                progress(n, orders.approx_rows)
+            if n % PROGRESS_STEP == 0:
+                progress.advance("check", PROGRESS_STEP)
+        progress.update("check", completed=n, total=n)
+        progress.finish("check")
         if sink is not None:
             sink.flush()
     except BaseException as exc:

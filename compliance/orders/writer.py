@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from compliance.orders.decide import LineResult, reasons_text
+from compliance.orders.decide import LineResult
 
 OUTPUT_FORMATS = ("csv", "jsonl", "xlsx")
 ADDED = ("line", "decision", "reasons", "lists_as_of")
@@ -51,6 +51,52 @@ def output_columns(input_columns: Sequence[str]) -> list[str]:
     """Input columns, then ours; ours get a `check_` prefix if the input already uses the name."""
     taken = set(input_columns)
     return [*input_columns, *[c if c not in taken else f"check_{c}" for c in ADDED]]
+
+
+def merge_reasons(reasons: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The reasons of one line with each text once, naming every match it applies to.
+
+    A party matching three entries of one listing, or the same party as customer and end user,
+    gives reasons that differ only in the role and the entry id: they become one reason whose
+    text names every role and entry ("customer, end_user 'X' matches L:1, L:2 ..."). Each merged
+    reason keeps `decision`, `text`, `count` (reasons merged) and `entries`."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in reasons:
+        text = r.get("text", "")
+        role, party, entry = r.get("role"), r.get("party"), r.get("entry")
+        who = f"{role} {party!r}" if role and party is not None else None
+        template = text
+        if who and who in template:
+            template = template.replace(who, "\0WHO", 1)
+        if entry and entry in template:
+            template = template.replace(entry, "\0ENTRY", 1)
+        key = (template, str(party))
+        m = merged.setdefault(
+            key,
+            {"decision": r.get("decision", ""), "template": template, "party": party,
+             "roles": [], "entries": [], "count": 0},
+        )  # fmt: skip
+        m["count"] += 1
+        if role and role not in m["roles"]:
+            m["roles"].append(role)
+        if entry and entry not in m["entries"]:
+            m["entries"].append(entry)
+    out = []
+    for m in merged.values():
+        text = m["template"]
+        if "\0WHO" in text:
+            text = text.replace("\0WHO", f"{', '.join(m['roles'])} {m['party']!r}")
+        if "\0ENTRY" in text:
+            text = text.replace("\0ENTRY", ", ".join(m["entries"]))
+        out.append(
+            {"decision": m["decision"], "text": text, "count": m["count"], "entries": m["entries"]}
+        )
+    return out
+
+
+def reasons_text(reasons: Sequence[dict[str, Any]]) -> str:
+    """The reasons of a line as one cell: each text once (see merge_reasons), in full."""
+    return " | ".join(r["text"] for r in merge_reasons(reasons))
 
 
 def lists_as_of_text(lists_as_of: dict[str, str | None]) -> str:

@@ -51,10 +51,15 @@ class UnknownModelError(LookupError):
         self.query = query
         self.suggestions = suggestions
         self.reason = reason or "not in the catalog"
-        hint = f"; closest: {', '.join(suggestions)}" if suggestions else ""
+        hint = (
+            f"; did you mean {' or '.join(suggestions)}? Or give"
+            if suggestions
+            else "; no catalog entry has a similar name. Give"
+        )
         super().__init__(
-            f"unknown model {query!r} ({self.reason}){hint}. Give the figures instead: "
-            "compliance classify --tops T --bits B --die-area A"
+            f"unknown model {query!r} ({self.reason}){hint} the figures from its data sheet: "
+            "compliance classify --tops T --bits B --die-area A (dense TOPS or TFLOPS, the bit "
+            "length of that operation, the die area in mm2)"
         )
 
 
@@ -206,11 +211,7 @@ def find_product(query: str, catalog: tuple[Product, ...] | None = None) -> Prod
     if key in index:
         return index[key]
     scored = process.extract(key, list(index), scorer=fuzz.WRatio, limit=None)
-    suggestions: list[str] = []
-    for candidate, _score, _ in scored:
-        model = index[candidate].model
-        if model not in suggestions:
-            suggestions.append(model)
+    suggestions = close_models(key, index)
     numbers = _numbers(key)
     plausible = [(c, s) for c, s, _ in scored if s >= 85 and numbers and _numbers(c) == numbers]
     if plausible:
@@ -218,9 +219,33 @@ def find_product(query: str, catalog: tuple[Product, ...] | None = None) -> Prod
         others = [s for c, s in plausible if index[c].model != top.model]
         if not others or plausible[0][1] - others[0] >= 5:
             return top
-        best = [m for m in suggestions if m in {index[c].model for c, _ in plausible}]
+        best = list(dict.fromkeys(index[c].model for c, _ in plausible))
         raise UnknownModelError(query, best[:5], "ambiguous: several catalog entries match")
     return _raise_unknown(query, suggestions[:5])
+
+
+SUGGEST_MIN_RATIO = 65  # edit similarity (0-100) of two lookup keys, below which none is shown
+FAMILY_MIN_RATIO = 65  # similarity of the letters alone ("rtx" / "rtx"), unless they start alike
+
+
+def _letters(key: str) -> str:
+    return re.sub(r"\d+", "", key)
+
+
+def is_close(key: str, candidate: str) -> bool:
+    """A name worth suggesting: close letter for letter, and of the same family (its letters
+    start alike or mostly agree), so "gtx1080" never suggests "dgxh100" nor "corei7" "agxorin"."""
+    if fuzz.ratio(key, candidate) < SUGGEST_MIN_RATIO:
+        return False
+    a, b = _letters(key), _letters(candidate)
+    return (bool(a) and a[0] == b[:1]) or fuzz.ratio(a, b) >= FAMILY_MIN_RATIO
+
+
+def close_models(key: str, index: dict[str, Product], limit: int = 5) -> list[str]:
+    """The catalog models whose names are close to `key`, closest first; [] when none is."""
+    ranked = process.extract(key, list(index), scorer=fuzz.ratio, limit=None)
+    models = [index[c].model for c, _score, _ in ranked if is_close(key, c)]
+    return list(dict.fromkeys(models))[:limit]
 
 
 def _raise_unknown(query: str, suggestions: list[str]) -> Product:

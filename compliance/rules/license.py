@@ -267,15 +267,44 @@ def _entity_list(d: LicenseDecision, end_user: str, engine: Engine | None, scree
         f"Entity List: {end_user!r} screened, {len(hits)} Entity List match(es) of "
         f"{len(result.matches)} at threshold {result.threshold:g}"
     )
+    # One reason per distinct license requirement and policy, naming every entry it applies
+    # to: the Entity List repeats the same 400-character requirement for each address.
+    groups: dict[tuple[str, str], list[Any]] = {}
     for m in hits:
         fields = m.fields or {}
-        req = fields.get("license_requirement") or "see the entry"
-        policy = fields.get("license_policy") or "see the entry"
-        notice = fields.get("federal_register_notice")
+        key = (fields.get("license_requirement") or "see the entry",
+               fields.get("license_policy") or "see the entry")  # fmt: skip
+        groups.setdefault(key, []).append(m)
+    for (req, policy), matches in groups.items():
         _reason(
             d, "15 CFR 744.11; Supp. No. 4 to part 744",
-            f"end user {end_user!r} matches Entity List entry {m.name!r} (score {m.score:.0f}). "
-            f"License requirement: {req}. Review policy: {policy}"
-            + (f". Listed by {notice}" if notice else ""),
-            True, policy=policy, match=m.to_dict(),
+            f"end user {end_user!r} matches {_entries_text(matches)}. License requirement: "
+            f"{req.rstrip('.')}. Review policy: {policy}" + _listed_by(matches),
+            True, policy=policy, match=matches[0].to_dict(),
+            matches=[m.to_dict() for m in matches],
         )  # fmt: skip
+
+
+def _notices(m: Any) -> list[str]:
+    notice = (m.fields or {}).get("federal_register_notice") or ""
+    return [n.strip() for n in str(notice).split(",") if n.strip()]
+
+
+def _entries_text(matches: list[Any]) -> str:
+    """`Entity List entry 'X' (score 100)`, or each listed name once with its entry count."""
+    if len(matches) == 1:
+        m = matches[0]
+        return f"Entity List entry {m.name!r} (score {m.score:.0f})"
+    names: dict[str, list[Any]] = {}
+    for m in matches:
+        names.setdefault(m.name, []).append(m)
+    parts = []
+    for name, ms in names.items():
+        count = f"{len(ms)} entries, " if len(ms) > 1 else ""
+        parts.append(f"{name!r} ({count}score {max(m.score for m in ms):.0f})")
+    return f"{len(matches)} Entity List entries: " + ", ".join(parts)
+
+
+def _listed_by(matches: list[Any]) -> str:
+    notices = list(dict.fromkeys(n for m in matches for n in _notices(m)))
+    return f". Listed by {', '.join(notices)}" if notices else ""
