@@ -14,9 +14,9 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from compliance.cli import lists, orders, rules, screen
+    from compliance.cli import keys, lists, orders, rules, screen, serve
 
-    for module in (lists, screen, rules, orders):
+    for module in (lists, screen, rules, orders, serve, keys):
         module.register(app)
 
 

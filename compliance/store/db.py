@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, create_engine
 
+from compliance.api import models as _api_models  # noqa: F401
 from compliance.orders import models as _orders_models  # noqa: F401
 from compliance.rules import models as _rules_models  # noqa: F401
 from compliance.store import models  # noqa: F401  (registers the tables)
