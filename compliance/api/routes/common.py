@@ -52,4 +52,6 @@ def validate(adapter: TypeAdapter[Any], data: Any) -> Any:
 
 def schema_ref(adapter: TypeAdapter[Any]) -> dict[str, Any]:
     """The JSON schema of a body parsed by hand, for the OpenAPI document."""
-    return adapter.json_schema(ref_template="#/components/schemas/{model}")
+    schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)  # the nested library types are components already
+    return schema
