@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,8 +231,8 @@ def test_classify_and_license_as_the_library(client: TestClient, loaded_engine: 
     assert_problem(client.post("/v1/classify", json={}), 422, "model")
     r = client.post("/v1/license", json={"item": "NVIDIA H100 SXM", "destination": "CN",
                                          "date": "2025-06-01"})  # fmt: skip
-    lib = determine_license("NVIDIA H100 SXM", "CN", on_date=__import__("datetime").date(2025, 6, 1),
-                            engine=loaded_engine).to_dict()  # fmt: skip
+    day = datetime.date(2025, 6, 1)
+    lib = determine_license("NVIDIA H100 SXM", "CN", on_date=day, engine=loaded_engine).to_dict()
     assert r.status_code == 200 and r.json() == lib and lib["license_required"] is True
     assert_problem(
         client.post("/v1/license", json={"item": "NVIDIA H100 SXM", "destination": "Narnia"}),
