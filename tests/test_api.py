@@ -56,9 +56,17 @@ def test_screen_is_the_cli_json_with_snapshots(client: TestClient, loaded_engine
     body = r.json()
     cli = CliRunner().invoke(
         __import__("compliance.cli", fromlist=["app"]).app,
-        ["screen", "Mahan Airways", "--type", "organization", "--format", "json",
-         "--db", engine_url(loaded_engine)],
-    )  # fmt: skip
+        [
+            "screen",
+            "Mahan Airways",
+            "--type",
+            "organization",
+            "--format",
+            "json",
+            "--db",
+            engine_url(loaded_engine),
+        ],
+    )
     assert cli.exit_code == 1, cli.output  # 1: something matched
     expected = json.loads(cli.stdout)
     assert {k: body[k] for k in expected} == expected
@@ -157,8 +165,12 @@ def test_ndjson_stream_of_10000_lines(client: TestClient, screener: Screener) ->
             lines.append(json.dumps({"name": listed[n % len(listed)]}).encode())
         else:
             lines.append(json.dumps({"name": f"Quiet Bakery {n} Ltd", "country": "FR"}).encode())
-    with client.stream("POST", "/v1/screen/batch", content=b"\n".join(lines) + b"\n",
-                       headers={"content-type": "application/x-ndjson"}) as r:  # fmt: skip
+    with client.stream(
+        "POST",
+        "/v1/screen/batch",
+        content=b"\n".join(lines) + b"\n",
+        headers={"content-type": "application/x-ndjson"},
+    ) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
         out = [json.loads(x) for x in r.iter_lines() if x]
     assert [o["line"] for o in out] == list(range(1, 10_001))
@@ -194,9 +206,11 @@ def test_orders_check_other_inputs(client: TestClient, tmp_path: Path) -> None:
     r = client.post("/v1/orders/check", json=objs)
     assert [d["decision"] for d in r.json()["decisions"]] == DECISIONS
     jsonl = "\n".join(json.dumps(o) for o in objs).encode()
-    r = client.post("/v1/orders/check", content=jsonl,
-                    headers={"content-type": "application/x-ndjson",
-                             "accept": "application/x-ndjson"})  # fmt: skip
+    r = client.post(
+        "/v1/orders/check",
+        content=jsonl,
+        headers={"content-type": "application/x-ndjson", "accept": "application/x-ndjson"},
+    )
     lines = [json.loads(x) for x in r.text.splitlines()]
     assert "summary" in lines[0] and [x["decision"] for x in lines[1:]] == DECISIONS
     wb = Workbook()
@@ -229,8 +243,9 @@ def test_classify_and_license_as_the_library(client: TestClient, loaded_engine: 
     assert spec["tpp"] > 4800 and spec["eccn"]
     assert_problem(client.post("/v1/classify", json={"model": "Zorblax 9000"}), 404, "unknown")
     assert_problem(client.post("/v1/classify", json={}), 422, "model")
-    r = client.post("/v1/license", json={"item": "NVIDIA H100 SXM", "destination": "CN",
-                                         "date": "2025-06-01"})  # fmt: skip
+    r = client.post(
+        "/v1/license", json={"item": "NVIDIA H100 SXM", "destination": "CN", "date": "2025-06-01"}
+    )
     day = datetime.date(2025, 6, 1)
     lib = determine_license("NVIDIA H100 SXM", "CN", on_date=day, engine=loaded_engine).to_dict()
     assert r.status_code == 200 and r.json() == lib and lib["license_required"] is True
@@ -287,9 +302,10 @@ def test_screenings_are_audited(client: TestClient, loaded_engine: Any) -> None:
     client.app.state.audit.flush()  # type: ignore[attr-defined]
     with loaded_engine.connect() as conn:
         row = conn.execute(
-            select(ScreeningAudit).where(ScreeningAudit.channel == "api")
+            select(ScreeningAudit)
+            .where(ScreeningAudit.channel == "api")
             .order_by(ScreeningAudit.id.desc())  # type: ignore[union-attr]
-        ).first()  # fmt: skip
+        ).first()
     assert row.query["name"] == "Audited Party Mahan Airways" and row.key_name == "anonymous"
     assert row.snapshots and row.at is not None
 

@@ -44,10 +44,25 @@ def server(
     port = free_port()
     env = dict(os.environ, COMPLIANCE_CACHE=str(tmp_path / "cache"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "compliance.cli", "serve", "--port", str(port), "--db", url,
-         "--poll", "0.5", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "compliance.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            url,
+            "--poll",
+            "0.5",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -82,10 +97,10 @@ def _dpl_name(url: str) -> str:
             select(SourceRow.current_snapshot_id).where(SourceRow.key == "us_bis_dpl")
         ).scalar()
         return str(
-            conn.execute(
-                select(Entity.name).where(Entity.snapshot_id == snap).order_by(Entity.id)
-            ).scalars().all()[40]
-        )  # fmt: skip
+            conn.execute(select(Entity.name).where(Entity.snapshot_id == snap).order_by(Entity.id))
+            .scalars()
+            .all()[40]
+        )
 
 
 def test_reload_in_flight_never_fails_or_mixes(server: tuple[str, str, Any]) -> None:
@@ -123,8 +138,9 @@ def test_reload_in_flight_never_fails_or_mixes(server: tuple[str, str, Any]) -> 
                 break
             time.sleep(0.2)
         token = create_key(get_engine(url), "reloader", admin=True)
-        r = httpx.post(f"{base}/v1/admin/reload", headers={"Authorization": f"Bearer {token}"},
-                       timeout=60)  # fmt: skip
+        r = httpx.post(
+            f"{base}/v1/admin/reload", headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
         assert r.status_code == 200, r.text
         time.sleep(1.0)
     finally:
@@ -159,9 +175,22 @@ def test_server_stops_cleanly_and_requires_keys_off_loopback(
     assert proc.wait(timeout=30) == 0
     # binding beyond loopback without any key is refused before the server starts
     res = subprocess.run(
-        [sys.executable, "-m", "compliance.cli", "serve", "--host", "0.0.0.0", "--port",
-         str(free_port()), "--db", f"sqlite:///{tmp_path / 'empty.db'}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "compliance.cli",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(free_port()),
+            "--db",
+            f"sqlite:///{tmp_path / 'empty.db'}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 2 and "requires API keys" in res.stderr
     assert "Traceback" not in res.stderr

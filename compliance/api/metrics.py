@@ -21,10 +21,19 @@ class Metrics:
     def __init__(self) -> None:
         # one registry per app, so several apps in one process (tests) never collide
         self.registry = CollectorRegistry()
-        self.requests = Counter("compliance_http_requests", "HTTP requests answered",
-                                ["method", "route", "status"], registry=self.registry)  # fmt: skip
-        self.latency = Histogram("compliance_http_request_seconds", "Time to answer",
-                                 ["route"], buckets=BUCKETS, registry=self.registry)  # fmt: skip
+        self.requests = Counter(
+            "compliance_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "compliance_http_request_seconds",
+            "Time to answer",
+            ["route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

@@ -67,8 +67,9 @@ class Guard:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe(scope["method"], path, status["code"],
-                                 time.perf_counter() - started)  # fmt: skip
+            self.metrics.observe(
+                scope["method"], path, status["code"], time.perf_counter() - started
+            )
 
 
 def _too_large_text(limit: int) -> str:
@@ -79,8 +80,15 @@ async def _too_large(send: Any, limit: int) -> None:
     import json
 
     body = json.dumps(problem_body(413, _too_large_text(limit))).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})  # fmt: skip
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

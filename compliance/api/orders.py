@@ -75,13 +75,17 @@ def suffix_for(filename: str | None, content_type: str | None) -> str:
 
 def json_orders_to_jsonl(data: Any, path: Path) -> None:
     if not isinstance(data, list) or not data:
-        raise Problem(422, "a JSON body must be a non-empty list of order objects",
-                      title="Invalid request")  # fmt: skip
+        raise Problem(
+            422, "a JSON body must be a non-empty list of order objects", title="Invalid request"
+        )
     with path.open("w", encoding="utf-8") as fh:
         for n, obj in enumerate(data):
             if not isinstance(obj, dict):
-                raise Problem(422, f"order {n} is {type(obj).__name__}, not an object",
-                              title="Invalid request")  # fmt: skip
+                raise Problem(
+                    422,
+                    f"order {n} is {type(obj).__name__}, not an object",
+                    title="Invalid request",
+                )
             fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
@@ -115,15 +119,21 @@ def check_orders(
             gen.screener_for(lists)  # an unknown list: a clear 422 now
     except (ValueError, ScreeningError) as exc:
         raise Problem(422, str(exc), title="Invalid request") from None
-    opts = CheckOptions(db_url=db_url, mapping=dict(mapping or {}), thresholds=thresholds,
-                        lists=lists or None, workers=1)  # fmt: skip
+    opts = CheckOptions(
+        db_url=db_url,
+        mapping=dict(mapping or {}),
+        thresholds=thresholds,
+        lists=lists or None,
+        workers=1,
+    )
     _share_screener(db_url, gen, lists)
     out = path.parent / "decisions.jsonl"
     try:
         report = check_file(path, opts, output=out, record=True, user=user)
     except InputError as exc:
-        raise Problem(422, str(exc).replace(str(path.parent) + "/", ""),
-                      title="Unreadable order file") from None  # fmt: skip
+        raise Problem(
+            422, str(exc).replace(str(path.parent) + "/", ""), title="Unreadable order file"
+        ) from None
     except NoListsError as exc:
         raise Problem(503, str(exc)) from None
     return OrderCheck(report, out, path.parent)

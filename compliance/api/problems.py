@@ -22,14 +22,22 @@ def problem_body(
 ) -> dict[str, Any]:
     title = title or HTTPStatus(status).phrase
     slug = title.lower().replace(" ", "-")
-    return {"type": f"urn:compliance:problem:{slug}", "title": title, "status": status,
-            "detail": detail, **extra}  # fmt: skip
+    return {
+        "type": f"urn:compliance:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
 
 
 def problem_response(
-    status: int, detail: str, title: str | None = None, headers: dict[str, str] | None = None,
+    status: int,
+    detail: str,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
     **extra: Any,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     return JSONResponse(
         problem_body(status, detail, title, **extra),
         status_code=status,
@@ -63,8 +71,9 @@ def install(app: FastAPI) -> None:
         if bad_json:
             where = bad_json[0].get("loc", ("body", "?"))[-1]
             ctx = (bad_json[0].get("ctx") or {}).get("error", "not valid JSON")
-            return problem_response(400, f"malformed JSON at character {where}: {ctx}",
-                                    "Malformed JSON")  # fmt: skip
+            return problem_response(
+                400, f"malformed JSON at character {where}: {ctx}", "Malformed JSON"
+            )
         text, items = validation_detail(errors)
         return problem_response(422, text, "Invalid request", errors=items)
 

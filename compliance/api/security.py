@@ -69,8 +69,11 @@ async def caller(request: Request) -> Caller:
         raise _unauthorized("unknown or revoked API key")
     wait = state.limiter.take(who.name)
     if wait:
-        p = Problem(429, f"rate limit of {state.settings.rate_per_second:g} requests/s for key "
-                         f"{who.name!r} exceeded; retry in {wait:.1f} s")  # fmt: skip
+        p = Problem(
+            429,
+            f"rate limit of {state.settings.rate_per_second:g} requests/s for key "
+            f"{who.name!r} exceeded; retry in {wait:.1f} s",
+        )
         p.headers["Retry-After"] = str(max(1, round(wait + 0.5)))
         raise p
     request.state.caller = who

@@ -26,8 +26,9 @@ def check_query(q: Query, settings: Settings) -> None:
             title="Invalid request",
         )
     if not q.name.strip() and not (q.id or "").strip():
-        raise Problem(422, "the name is empty; give the name of the party to screen",
-                      title="Invalid request")  # fmt: skip
+        raise Problem(
+            422, "the name is empty; give the name of the party to screen", title="Invalid request"
+        )
 
 
 def screen_party(
@@ -171,15 +172,21 @@ def _guard_thresholds(engine: Engine) -> None:
         )
 
 
-def classify(engine: Engine, model: str | None = None, tops: float | None = None,
-             bits: int | None = None, die_area: float | None = None,
-             datacenter: bool = True) -> dict[str, Any]:  # fmt: skip
+def classify(
+    engine: Engine,
+    model: str | None = None,
+    tops: float | None = None,
+    bits: int | None = None,
+    die_area: float | None = None,
+    datacenter: bool = True,
+) -> dict[str, Any]:
     from compliance.rules.catalog import UnknownModelError
     from compliance.rules.chips import classify_model, classify_spec
 
     if (model is None) == (tops is None):
-        raise Problem(422, "give a model, or tops with bits (and die_area), not both",
-                      title="Invalid request")  # fmt: skip
+        raise Problem(
+            422, "give a model, or tops with bits (and die_area), not both", title="Invalid request"
+        )
     _guard_thresholds(engine)
     try:
         if model is not None:
@@ -195,9 +202,15 @@ def classify(engine: Engine, model: str | None = None, tops: float | None = None
     return c.to_dict()
 
 
-def license(engine: Engine, gen: Generation | None, item: str, destination: str,
-            end_user: str | None = None, end_user_hq: str | None = None,
-            on: str | None = None) -> dict[str, Any]:  # fmt: skip
+def license(
+    engine: Engine,
+    gen: Generation | None,
+    item: str,
+    destination: str,
+    end_user: str | None = None,
+    end_user_hq: str | None = None,
+    on: str | None = None,
+) -> dict[str, Any]:
     from compliance.rules.catalog import UnknownModelError
     from compliance.rules.license import LicenseInputError, determine_license
 
@@ -207,9 +220,15 @@ def license(engine: Engine, gen: Generation | None, item: str, destination: str,
         raise Problem(422, f"date {on!r} is not YYYY-MM-DD", title="Invalid request") from None
     _guard_thresholds(engine)
     try:
-        d = determine_license(item, destination, end_user=end_user, end_user_hq=end_user_hq,
-                              on_date=on_date, engine=engine,
-                              screener=gen.screener if gen else None)  # fmt: skip
+        d = determine_license(
+            item,
+            destination,
+            end_user=end_user,
+            end_user_hq=end_user_hq,
+            on_date=on_date,
+            engine=engine,
+            screener=gen.screener if gen else None,
+        )
     except UnknownModelError as exc:
         raise Problem(404, str(exc), title="Unknown model") from None
     except LicenseInputError as exc:

@@ -27,8 +27,11 @@ def create(
     except ApiKeyError as exc:
         fail(str(exc))
     typer.echo(token)
-    typer.echo(f"key {name!r} created{' (admin)' if admin else ''}; the token above is shown "
-               "only now: send it as 'Authorization: Bearer <token>'", err=True)  # fmt: skip
+    typer.echo(
+        f"key {name!r} created{' (admin)' if admin else ''}; the token above is shown "
+        "only now: send it as 'Authorization: Bearer <token>'",
+        err=True,
+    )
 
 
 @keys_app.command("revoke")
@@ -42,23 +45,39 @@ def revoke(name: Annotated[str, typer.Argument()], db: DbOption = None) -> None:
 
 
 @keys_app.command("list")
-def list_(format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
-          db: DbOption = None) -> None:  # fmt: skip
+def list_(
+    format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
     """The keys: name, token prefix, admin, created, revoked."""
     from compliance.api.keys import list_keys
 
     rows = [
-        {"name": k.name, "prefix": k.prefix, "admin": k.admin,
-         "created_at": k.created_at.isoformat(timespec="seconds"),
-         "revoked_at": k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else None}
+        {
+            "name": k.name,
+            "prefix": k.prefix,
+            "admin": k.admin,
+            "created_at": k.created_at.isoformat(timespec="seconds"),
+            "revoked_at": k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else None,
+        }
         for k in list_keys(engine_for(db))
-    ]  # fmt: skip
+    ]
     if format == OutputFormat.json:
         print_json(rows)
         return
-    print_table(["name", "token prefix", "admin", "created", "revoked"],
-                [[r["name"], r["prefix"] + "...", "yes" if r["admin"] else "", r["created_at"],
-                  r["revoked_at"] or ""] for r in rows])  # fmt: skip
+    print_table(
+        ["name", "token prefix", "admin", "created", "revoked"],
+        [
+            [
+                r["name"],
+                r["prefix"] + "...",
+                "yes" if r["admin"] else "",
+                r["created_at"],
+                r["revoked_at"] or "",
+            ]
+            for r in rows
+        ],
+    )
 
 
 def register(app: typer.Typer) -> None:

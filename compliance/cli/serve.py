@@ -50,22 +50,40 @@ def serve(
 
     engine = engine_for(db)
     settings = Settings(
-        require_keys=require_keys or not is_loopback(host), max_body_bytes=max_body,
-        max_upload_bytes=max_upload, max_batch=max_batch, max_name_chars=max_name,
-        rate_per_second=rate, rate_burst=burst, poll_seconds=poll, stale_days=stale_days,
-    )  # fmt: skip
+        require_keys=require_keys or not is_loopback(host),
+        max_body_bytes=max_body,
+        max_upload_bytes=max_upload,
+        max_batch=max_batch,
+        max_name_chars=max_name,
+        rate_per_second=rate,
+        rate_burst=burst,
+        poll_seconds=poll,
+        stale_days=stale_days,
+    )
     if settings.require_keys and not any(k.revoked_at is None for k in list_keys(engine)):
-        fail(f"binding {host} requires API keys and there are none: "
-             "run `compliance keys create NAME` first")  # fmt: skip
+        fail(
+            f"binding {host} requires API keys and there are none: "
+            "run `compliance keys create NAME` first"
+        )
     os.environ[ENV] = settings.to_env()
     os.environ["COMPLIANCE_DB"] = resolve_url(db)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="compliance-metrics-")
-    typer.echo(f"serving on http://{host}:{port} ({workers} worker(s)); API docs at /docs"
-               + ("; API keys required" if settings.require_keys else ""), err=True)  # fmt: skip
-    uvicorn.run("compliance.api.app:app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level, proxy_headers=False,
-                server_header=False)  # fmt: skip
+    typer.echo(
+        f"serving on http://{host}:{port} ({workers} worker(s)); API docs at /docs"
+        + ("; API keys required" if settings.require_keys else ""),
+        err=True,
+    )
+    uvicorn.run(
+        "compliance.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 def mcp(db: DbOption = None) -> None:

@@ -29,8 +29,12 @@ def snapshot_header(gen: Generation) -> dict[str, str]:
 
 def json_response(data: Any, gen: Generation | None = None, status: int = 200) -> Response:
     headers = snapshot_header(gen) if gen is not None else None
-    return Response(orjson.dumps(data, default=str), status_code=status,
-                    media_type="application/json", headers=headers)  # fmt: skip
+    return Response(
+        orjson.dumps(data, default=str),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 def parse_json(raw: bytes) -> Any:

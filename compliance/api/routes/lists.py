@@ -16,8 +16,11 @@ from compliance.api.security import caller
 router = APIRouter(prefix="/v1", tags=["lists"])
 
 
-@router.get("/sources", summary="Each list: version, data date, fetch date, records, sha256",
-            response_model=dict[str, Any])  # fmt: skip
+@router.get(
+    "/sources",
+    summary="Each list: version, data date, fetch date, records, sha256",
+    response_model=dict[str, Any],
+)
 async def sources(request: Request, _: Annotated[Caller, Depends(caller)]) -> Response:
     state = request.app.state
     gen = state.holder.current if state.holder.ready else None
@@ -25,11 +28,14 @@ async def sources(request: Request, _: Annotated[Caller, Depends(caller)]) -> Re
     return json_response(out, gen)
 
 
-@router.get("/entities/{source}/{source_id:path}", summary="One listed entry in full",
-            response_model=dict[str, Any])  # fmt: skip
-async def entity(source: str, source_id: str, request: Request,
-                 _: Annotated[Caller, Depends(caller)]) -> Response:  # fmt: skip
+@router.get(
+    "/entities/{source}/{source_id:path}",
+    summary="One listed entry in full",
+    response_model=dict[str, Any],
+)
+async def entity(
+    source: str, source_id: str, request: Request, _: Annotated[Caller, Depends(caller)]
+) -> Response:
     gen = generation(request)
-    out = await run_in_threadpool(service.entity, request.app.state.engine, gen, source,
-                                  source_id)  # fmt: skip
+    out = await run_in_threadpool(service.entity, request.app.state.engine, gen, source, source_id)
     return json_response(out, gen)

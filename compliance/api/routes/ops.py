@@ -37,7 +37,7 @@ async def readyz(request: Request) -> Response:
         "entities": len(gen.screener.index.entities),
         "last_reload_error": holder.last_error,
     }
-    return json_response(body, gen)  # fmt: skip
+    return json_response(body, gen)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
@@ -62,5 +62,6 @@ async def reload(request: Request, who: Annotated[Caller, Depends(admin)]) -> Re
     holder = request.app.state.holder
     before = holder.current.snapshot_ids if holder.ready else {}
     gen = await run_in_threadpool(holder.load)
-    return json_response({"reloaded_by": who.name, "before": before,
-                          "snapshots": gen.snapshot_ids}, gen)  # fmt: skip
+    return json_response(
+        {"reloaded_by": who.name, "before": before, "snapshots": gen.snapshot_ids}, gen
+    )

@@ -37,8 +37,11 @@ async def spool_upload(request: Request, workdir: Path) -> Path:
         form = await request.form(max_files=1, max_fields=20)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
-            raise Problem(422, "the multipart form needs a `file` field with the order file",
-                          title="Invalid request")  # fmt: skip
+            raise Problem(
+                422,
+                "the multipart form needs a `file` field with the order file",
+                title="Invalid request",
+            )
         path = workdir / ("orders" + suffix_for(upload.filename, upload.content_type))
         with path.open("wb") as fh:
             while chunk := await upload.read(1 << 20):
@@ -82,14 +85,23 @@ def _ndjson(check: OrderCheck) -> Iterator[bytes]:
     "its content type), or a JSON list of orders. The answer is streamed: a JSON document "
     "(summary fields, then `decisions`), or NDJSON (a summary line, then one line per order) "
     "with `Accept: application/x-ndjson`. Recorded in the audit trail as `compliance check`.",
-    openapi_extra={"requestBody": {"content": {
-        "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "file": {"type": "string", "format": "binary"}}, "required": ["file"]}},
-        "text/csv": {"schema": {"type": "string"}},
-        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
-        NDJSON: {"schema": {"type": "string"}},
-    }}},
-)  # fmt: skip
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                },
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                NDJSON: {"schema": {"type": "string"}},
+            }
+        }
+    },
+)
 async def orders_check(
     request: Request,
     who: Annotated[Caller, Depends(caller)],
@@ -106,15 +118,29 @@ async def orders_check(
     return StreamingResponse(_json_document(check), media_type="application/json")
 
 
-async def run_upload(request: Request, who: Caller, gen: Any, block: float, review: float,
-                     lists: list[str] | None, mapping: dict[str, str]) -> OrderCheck:  # fmt: skip
+async def run_upload(
+    request: Request,
+    who: Caller,
+    gen: Any,
+    block: float,
+    review: float,
+    lists: list[str] | None,
+    mapping: dict[str, str],
+) -> OrderCheck:
     workdir = new_workdir()
     try:
         path = await spool_upload(request, workdir)
         return await run_in_threadpool(
-            check_orders, request.app.state.db_url, gen, path, block=block, review=review,
-            lists=lists, mapping=mapping, user=f"api:{who.name}",
-        )  # fmt: skip
+            check_orders,
+            request.app.state.db_url,
+            gen,
+            path,
+            block=block,
+            review=review,
+            lists=lists,
+            mapping=mapping,
+            user=f"api:{who.name}",
+        )
     except BaseException:
         import shutil
 

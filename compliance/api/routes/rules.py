@@ -17,19 +17,34 @@ from compliance.api.security import caller
 router = APIRouter(prefix="/v1", tags=["chip export rules"])
 
 
-@router.post("/classify", summary="ECCN 3A090 / 4A090 of an accelerator (model or figures)",
-             response_model=dict[str, Any])  # fmt: skip
-async def classify(body: ClassifyRequest, request: Request,
-                   _: Annotated[Caller, Depends(caller)]) -> Response:  # fmt: skip
-    out = await run_in_threadpool(service.classify, request.app.state.engine, body.model,
-                                  body.tops, body.bits, body.die_area, body.datacenter)  # fmt: skip
+@router.post(
+    "/classify",
+    summary="ECCN 3A090 / 4A090 of an accelerator (model or figures)",
+    response_model=dict[str, Any],
+)
+async def classify(
+    body: ClassifyRequest, request: Request, _: Annotated[Caller, Depends(caller)]
+) -> Response:
+    out = await run_in_threadpool(
+        service.classify,
+        request.app.state.engine,
+        body.model,
+        body.tops,
+        body.bits,
+        body.die_area,
+        body.datacenter,
+    )
     return json_response(out)
 
 
-@router.post("/license", summary="Does shipping ITEM to DESTINATION need a BIS license?",
-             response_model=dict[str, Any])  # fmt: skip
-async def license(body: LicenseRequest, request: Request,
-                  _: Annotated[Caller, Depends(caller)]) -> Response:  # fmt: skip
+@router.post(
+    "/license",
+    summary="Does shipping ITEM to DESTINATION need a BIS license?",
+    response_model=dict[str, Any],
+)
+async def license(
+    body: LicenseRequest, request: Request, _: Annotated[Caller, Depends(caller)]
+) -> Response:
     holder = request.app.state.holder
     gen = holder.current if holder.ready else None
     out = await run_in_threadpool(

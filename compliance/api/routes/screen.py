@@ -50,15 +50,23 @@ def _record(
 ) -> None:
     writer = request.app.state.audit
     if writer is not None:
-        writer.record(key_name=who.name, channel=channel, query=asdict(q) if q else {},
-                      threshold=threshold, snapshots=gen.snapshot_ids, result=result,
-                      error=error)  # fmt: skip
+        writer.record(
+            key_name=who.name,
+            channel=channel,
+            query=asdict(q) if q else {},
+            threshold=threshold,
+            snapshots=gen.snapshot_ids,
+            result=result,
+            error=error,
+        )
 
 
-@router.post("/screen", response_model=ScreenResponse,
-             summary="Screen one party against the loaded lists")  # fmt: skip
-async def screen(body: ScreenRequest, request: Request,
-                 who: Annotated[Caller, Depends(caller)]) -> Response:  # fmt: skip
+@router.post(
+    "/screen", response_model=ScreenResponse, summary="Screen one party against the loaded lists"
+)
+async def screen(
+    body: ScreenRequest, request: Request, who: Annotated[Caller, Depends(caller)]
+) -> Response:
     gen = generation(request)
     try:
         result = screen_party(
@@ -109,8 +117,11 @@ async def screen_batch(
     settings = request.app.state.settings
     parties = data.get("parties") if isinstance(data, dict) else None
     if isinstance(parties, list) and len(parties) > settings.max_batch:
-        raise Problem(413, f"{len(parties):,} parties in one JSON batch; at most "
-                           f"{settings.max_batch:,}: send more as NDJSON")  # fmt: skip
+        raise Problem(
+            413,
+            f"{len(parties):,} parties in one JSON batch; at most "
+            f"{settings.max_batch:,}: send more as NDJSON",
+        )
     req: BatchRequest = validate(BATCH, data)
     gen = generation(request)
     out = await run_in_threadpool(_batch, request, who, gen, req)
@@ -118,8 +129,12 @@ async def screen_batch(
 
 
 def _batch(request: Request, who: Caller, gen: Generation, req: BatchRequest) -> list[Any]:
-    opts = {"threshold": req.threshold, "lists": req.lists, "limit": req.limit,
-            "algorithm": req.algorithm}  # fmt: skip
+    opts = {
+        "threshold": req.threshold,
+        "lists": req.lists,
+        "limit": req.limit,
+        "algorithm": req.algorithm,
+    }
     _check_lists(gen, opts)
     out = []
     settings = request.app.state.settings
@@ -154,8 +169,11 @@ async def _ndjson(request: Request, who: Caller, opts: dict[str, Any]) -> Respon
         spool.write(chunk)
     spool.seek(0)
     settings = request.app.state.settings
-    return StreamingResponse(_ndjson_lines(request, who, gen, spool, opts, settings),
-                             media_type=NDJSON, headers=snapshot_header(gen))  # fmt: skip
+    return StreamingResponse(
+        _ndjson_lines(request, who, gen, spool, opts, settings),
+        media_type=NDJSON,
+        headers=snapshot_header(gen),
+    )
 
 
 def _parse_line(raw: bytes, n: int) -> Query | Problem:
@@ -178,8 +196,14 @@ def _numbered(spool: IO[bytes]) -> Iterator[tuple[int, Query | Problem]]:
             yield n, _parse_line(raw, n)
 
 
-def _ndjson_lines(request: Request, who: Caller, gen: Generation, spool: IO[bytes],
-                  opts: dict[str, Any], settings: Any) -> Iterator[bytes]:  # fmt: skip
+def _ndjson_lines(
+    request: Request,
+    who: Caller,
+    gen: Generation,
+    spool: IO[bytes],
+    opts: dict[str, Any],
+    settings: Any,
+) -> Iterator[bytes]:
     try:
         buf: list[bytes] = []
         numbered = _numbered(spool)
@@ -191,8 +215,9 @@ def _ndjson_lines(request: Request, who: Caller, gen: Generation, spool: IO[byte
                 yield party
 
         for k, (q, res, err) in enumerate(screen_many(gen, parties(), settings, **opts)):
-            _record(request, who, "ndjson", q, gen, opts["threshold"], res,
-                    err.detail if err else None)  # fmt: skip
+            _record(
+                request, who, "ndjson", q, gen, opts["threshold"], res, err.detail if err else None
+            )
             if err is not None:
                 problem = problem_body(err.status, err.detail, err.title)
                 item: dict[str, Any] = {"line": lines[k], "error": problem}
