@@ -359,3 +359,33 @@ class _Auth:
 
     def get(self, path: str) -> Any:
         return self.client.get(path, headers=self.headers)
+
+
+def test_web_pages_render_without_a_browser(client: TestClient, tmp_path: Path) -> None:
+    r = client.get("/screen", params={"name": "Mahan Airways", "type": "organization"})
+    assert r.status_code == 200 and "MAHAN AIRWAYS" in r.text and 'class="card' in r.text
+    assert "<script>" not in client.get("/screen", params={"name": "<script>x</script>"}).text
+    bad = client.get("/screen", params={"name": "x", "country": "Atlantis"})
+    assert bad.status_code == 200 and "unknown country" in bad.text
+    src = write_orders(tmp_path / "o.csv")
+    r = client.post("/orders", files={"file": ("o.csv", src.read_bytes(), "text/csv")})
+    assert r.status_code == 200 and r.text.count('<tr class="BLOCK"') == 2
+    run = r.text.split("/orders/")[1].split(".csv")[0]
+    csv_text = client.get(f"/orders/{run}.csv").text
+    assert csv_text.startswith("run_id,line,order_id,decision") and "BLOCK" in csv_text
+    assert client.get("/orders/999999.csv").status_code == 404
+    assert "stale" in client.get("/sources").text
+
+
+def test_web_login_when_keys_are_required(keyed: TestClient, loaded_engine: Any) -> None:
+    r = keyed.get("/screen", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    bad = keyed.post("/login", data={"key": "cpl_wrong", "next": "/screen"})
+    assert bad.status_code == 401 and "unknown or revoked" in bad.text
+    token = create_key(loaded_engine, "officer")
+    r = keyed.post("/login", data={"key": token, "next": "//evil.example"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/screen"  # no open redirect
+    assert keyed.get("/sources").status_code == 200  # the cookie now carries the key
+    revoke_key(loaded_engine, "officer")
+    assert keyed.get("/sources", follow_redirects=False).status_code == 303
+    keyed.cookies.clear()
