@@ -18,16 +18,11 @@ log = logging.getLogger("compliance.api")
 BATCH = 1000
 
 
-def summarize(result: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "source": m["source"],
-            "source_id": m["source_id"],
-            "name": m["name"],
-            "score": m["score"],
-        }
-        for m in result.get("matches", [])
-    ]
+def summarize(result: Any) -> list[dict[str, Any]]:
+    """Each match's entry and score, from a ScreenResult or its JSON form."""
+    matches = result.get("matches", []) if isinstance(result, dict) else result.matches
+    keys = ("source", "source_id", "name", "score")
+    return [{k: (m[k] if isinstance(m, dict) else getattr(m, k)) for k in keys} for m in matches]
 
 
 class AuditWriter:
@@ -48,7 +43,7 @@ class AuditWriter:
         query: dict[str, Any],
         threshold: float,
         snapshots: dict[str, int],
-        result: dict[str, Any] | None = None,
+        result: Any = None,  # a ScreenResult or its JSON form
         error: str | None = None,
     ) -> None:
         matches = summarize(result) if result else []

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from compliance.api.errors import Problem
 from compliance.api.settings import Settings
 from compliance.api.state import Generation
-from compliance.screening import DEFAULT_THRESHOLD, Query, ScreeningError
+from compliance.screening import DEFAULT_THRESHOLD, Query, ScreeningError, ScreenResult
 
 
 def check_query(q: Query, settings: Settings) -> None:
@@ -31,7 +31,7 @@ def check_query(q: Query, settings: Settings) -> None:
         )
 
 
-def screen_party(
+def screen_result(
     gen: Generation,
     q: Query,
     settings: Settings,
@@ -40,14 +40,19 @@ def screen_party(
     lists: list[str] | None = None,
     limit: int = 10,
     algorithm: str = "default",
-) -> dict[str, Any]:
-    """The CLI's `screen --format json` answer with the snapshot ids used."""
+) -> ScreenResult:
+    """The library's ScreenResult for one party, after the service's own input limits."""
     check_query(q, settings)
     try:
         screener = gen.screener_for(lists, algorithm)
-        result = screener.screen(Query(q.name, q.type, q.country, q.dob, q.id), threshold, limit)
+        return screener.screen(Query(q.name, q.type, q.country, q.dob, q.id), threshold, limit)
     except ScreeningError as exc:
         raise Problem(422, str(exc), title="Invalid request") from None
+
+
+def screen_party(gen: Generation, q: Query, settings: Settings, **options: Any) -> dict[str, Any]:
+    """The CLI's `screen --format json` answer with the snapshot ids used."""
+    result = screen_result(gen, q, settings, **options)
     return {**result.to_dict(), "snapshots": gen.snapshot_ids}
 
 
@@ -56,14 +61,14 @@ def screen_many(
     parties: Iterable[Query | Problem],
     settings: Settings,
     **options: Any,
-) -> Iterator[tuple[Query | None, dict[str, Any] | None, Problem | None]]:
+) -> Iterator[tuple[Query | None, ScreenResult | None, Problem | None]]:
     """Each party's result, or its problem, in order; one bad party never stops the rest."""
     for party in parties:
         if isinstance(party, Problem):
             yield None, None, party
             continue
         try:
-            yield party, screen_party(gen, party, settings, **options), None
+            yield party, screen_result(gen, party, settings, **options), None
         except Problem as exc:
             yield party, None, exc
 

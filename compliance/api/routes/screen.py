@@ -27,7 +27,7 @@ from compliance.api.routes.common import (
 )
 from compliance.api.schemas import BatchRequest, BatchResponse, ScreenRequest, ScreenResponse
 from compliance.api.security import caller
-from compliance.api.service import screen_many, screen_party
+from compliance.api.service import screen_many, screen_result
 from compliance.api.state import Generation
 from compliance.screening import DEFAULT_THRESHOLD, Query
 
@@ -45,7 +45,7 @@ def _record(
     q: Query | None,
     gen: Generation,
     threshold: float,
-    result: dict[str, Any] | None,
+    result: Any,
     error: str | None,
 ) -> None:
     writer = request.app.state.audit
@@ -69,7 +69,7 @@ async def screen(
 ) -> Response:
     gen = generation(request)
     try:
-        result = screen_party(
+        result = screen_result(
             gen,
             body,
             request.app.state.settings,
@@ -82,7 +82,13 @@ async def screen(
         _record(request, who, "api", body, gen, body.threshold, None, exc.detail)
         raise
     _record(request, who, "api", body, gen, body.threshold, result, None)
-    return json_response(result, gen)
+    # orjson writes the library's dataclasses directly: the same JSON as to_dict(), faster
+    out = ScreenResponse(
+        result.query, result.matches, result.threshold, result.algorithm, gen.snapshot_ids
+    )
+    return Response(
+        orjson.dumps(out, default=str), media_type="application/json", headers=snapshot_header(gen)
+    )
 
 
 @router.post(
@@ -144,8 +150,6 @@ def _batch(request: Request, who: Caller, gen: Generation, req: BatchRequest) ->
             problem = problem_body(err.status, err.detail, err.title)
             out.append({"index": i, "result": None, "error": problem})
         else:
-            assert res is not None
-            res.pop("snapshots", None)
             out.append({"index": i, "result": res, "error": None})
     return out
 
@@ -222,7 +226,15 @@ def _ndjson_lines(
                 problem = problem_body(err.status, err.detail, err.title)
                 item: dict[str, Any] = {"line": lines[k], "error": problem}
             else:
-                item = {"line": lines[k], **(res or {})}
+                assert res is not None
+                item = {
+                    "line": lines[k],
+                    "query": res.query,
+                    "threshold": res.threshold,
+                    "algorithm": res.algorithm,
+                    "matches": res.matches,
+                    "snapshots": gen.snapshot_ids,
+                }
             buf.append(orjson.dumps(item, default=str) + b"\n")
             if len(buf) >= 64:
                 yield b"".join(buf)
