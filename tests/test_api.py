@@ -389,3 +389,44 @@ def test_web_login_when_keys_are_required(keyed: TestClient, loaded_engine: Any)
     revoke_key(loaded_engine, "officer")
     assert keyed.get("/sources", follow_redirects=False).status_code == 303
     keyed.cookies.clear()
+
+
+def test_chunked_body_over_the_limit_is_413(loaded_engine: Any) -> None:
+    settings = Settings(poll_seconds=0, preload=False, max_body_bytes=1000)
+    app = create_app(engine_url(loaded_engine), settings)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"name": "'
+        for _ in range(50):
+            yield b"x" * 100
+        yield b'"}'
+
+    with TestClient(app) as c:
+        r = c.post("/v1/screen", content=chunks(), headers={"content-type": "application/json"})
+    assert_problem(r, 413, "larger than the limit of 1,000 bytes")
+
+
+def test_orders_check_reuses_the_warm_index(client: TestClient, tmp_path: Path) -> None:
+    from compliance.orders import run
+
+    src = write_orders(tmp_path / "o.csv")
+    client.post("/v1/orders/check", files={"file": ("o.csv", src.read_bytes(), "text/csv")})
+    holder = client.app.state.holder  # type: ignore[attr-defined]
+    assert run._SCREENER is not None and run._SCREENER[1] is holder.current.screener
+
+
+def test_keys_cli(loaded_engine: Any) -> None:
+    from compliance.cli import app as cli
+
+    db = ["--db", engine_url(loaded_engine)]
+    made = CliRunner().invoke(cli, ["keys", "create", "cli-user", "--admin", *db])
+    assert made.exit_code == 0 and made.stdout.strip().startswith("cpl_")
+    again = CliRunner().invoke(cli, ["keys", "create", "cli-user", *db])
+    assert again.exit_code == 2 and "revoke it first" in again.output
+    listed = CliRunner().invoke(cli, ["keys", "list", "--format", "json", *db])
+    row = next(r for r in json.loads(listed.stdout) if r["name"] == "cli-user")
+    assert row["admin"] and row["revoked_at"] is None
+    assert made.stdout.strip() not in listed.stdout  # only a prefix is ever shown again
+    assert CliRunner().invoke(cli, ["keys", "revoke", "cli-user", *db]).exit_code == 0
+    gone = CliRunner().invoke(cli, ["keys", "revoke", "cli-user", *db])
+    assert gone.exit_code == 2 and "no active key" in gone.output

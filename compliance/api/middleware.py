@@ -5,15 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from compliance.api.errors import Problem
 from compliance.api.problems import problem_body
 from compliance.api.settings import Settings
 
 UPLOAD_PATHS = ("/v1/orders/check", "/orders")
-
-
-class BodyTooLarge(Problem):
-    pass
 
 
 def _limit_for(scope: dict[str, Any], settings: Settings) -> int:
@@ -38,10 +33,15 @@ class Guard:
         limit = _limit_for(scope, self.settings)
         started = time.perf_counter()
         status = {"code": 500}
+        started_reply = {"yes": False}
+        answered = {"413": False}
 
         async def send_wrapper(message: dict[str, Any]) -> None:
+            if answered["413"]:
+                return  # the 413 already went out; the app's own answer is dropped
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                started_reply["yes"] = True
             await send(message)
 
         try:
@@ -56,14 +56,25 @@ class Guard:
 
             async def receive_limited() -> dict[str, Any]:
                 nonlocal received
+                if answered["413"]:
+                    return {"type": "http.disconnect"}
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > limit:
-                        raise BodyTooLarge(413, _too_large_text(limit))
+                        # a body without a declared length, counted as it arrives: answer 413
+                        # (unless a reply is under way) and tell the app the client is gone
+                        if not started_reply["yes"]:
+                            await _too_large(send_wrapper, limit)
+                        answered["413"] = True
+                        return {"type": "http.disconnect"}
                 return message
 
-            await self.app(scope, receive_limited, send_wrapper)
+            try:
+                await self.app(scope, receive_limited, send_wrapper)
+            except Exception:
+                if not answered["413"]:
+                    raise
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
