@@ -37,6 +37,7 @@ def serve(
 ) -> None:
     """Serve the HTTP API (/docs), the web pages (/) and /metrics."""
     import os
+    import shutil
     import tempfile
 
     import uvicorn
@@ -67,23 +68,30 @@ def serve(
         )
     os.environ[ENV] = settings.to_env()
     os.environ["COMPLIANCE_DB"] = resolve_url(db)
+    metrics_dir = None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="compliance-metrics-")
+        # the workers' counters are summed through files in one folder (prometheus_client)
+        metrics_dir = tempfile.mkdtemp(prefix="compliance-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     typer.echo(
         f"serving on http://{host}:{port} ({workers} worker(s)); API docs at /docs"
         + ("; API keys required" if settings.require_keys else ""),
         err=True,
     )
-    uvicorn.run(
-        "compliance.api.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        proxy_headers=False,
-        server_header=False,
-    )
+    try:
+        uvicorn.run(
+            "compliance.api.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            proxy_headers=False,
+            server_header=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def mcp(db: DbOption = None) -> None:
