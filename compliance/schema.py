@@ -9,6 +9,7 @@ from __future__ import annotations
 
 
 def register_tables() -> None:
+    from compliance.api import models as _api  # noqa: F401
     from compliance.orders import models as _orders  # noqa: F401
     from compliance.rules import models as _rules  # noqa: F401
     from compliance.store import models as _store  # noqa: F401

@@ -28,6 +28,9 @@ COMMANDS: dict[str, str] = {
     "accept": "orders",
     "audit": "orders",
     "rescreen": "orders",
+    "serve": "serve",
+    "mcp": "serve",
+    "keys": "keys",
 }
 
 _SETTINGS: dict[str, Any] = {

@@ -17,9 +17,8 @@ from compliance.cli.common import (
     print_json,
 )
 from compliance.cli.progress import progress_bar
-from compliance.lists_update import SourceOutcome
-
 from compliance.cli.tables import Col, fetched, list_date_cell, print_table, sha256_short
+from compliance.lists_update import SourceOutcome
 from compliance.sources import all_sources
 from compliance.store.snapshots import source_statuses
 from compliance.update import update_sources

@@ -33,9 +33,8 @@ from compliance.orders.decide import (
 )
 from compliance.orders.reader import RawRow, open_orders
 from compliance.orders.writer import open_writer
-from compliance.schema import register_tables
-
 from compliance.progress import NO_PROGRESS, Progress
+from compliance.schema import register_tables
 from compliance.store.db import get_engine
 
 PROGRESS_STEP = 100  # lines per progress report: often enough for the eye, cheap per line

@@ -1,0 +1,5 @@
+"""The HTTP service (`compliance serve`), its web pages and the MCP server.
+
+Light on purpose: importing this package (or `compliance.api.models`, which the store imports
+to create the tables) never imports FastAPI; `compliance.api.app` does.
+"""

@@ -1,0 +1,108 @@
+"""`compliance serve` (the HTTP service and web pages) and `compliance mcp` (MCP over stdio).
+
+FastAPI, uvicorn and the MCP SDK are imported inside the commands: the CLI starts fast."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from compliance.cli.common import DbOption, engine_for, fail
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to bind; beyond loopback, keys are required.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each loads the index).")] = 1,
+    require_keys: Annotated[
+        bool, typer.Option("--require-keys", help="Require API keys even on loopback.")
+    ] = False,
+    max_body: Annotated[int, typer.Option(help="Largest JSON body, bytes.")] = 10 * 1024 * 1024,
+    max_upload: Annotated[
+        int, typer.Option(help="Largest order file or NDJSON stream, bytes.")
+    ] = 1024 * 1024 * 1024,
+    max_batch: Annotated[int, typer.Option(help="Most parties in one JSON batch.")] = 1000,
+    max_name: Annotated[int, typer.Option(help="Longest name, characters.")] = 1000,
+    rate: Annotated[
+        float, typer.Option(help="Requests/s per API key and worker (0: none).")
+    ] = 50.0,
+    burst: Annotated[int, typer.Option(help="Requests a key may send at once.")] = 200,
+    poll: Annotated[float, typer.Option(help="Seconds between checks for updated lists.")] = 3.0,
+    stale_days: Annotated[int, typer.Option(help="Flag lists older than this on /sources.")] = 30,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    db: DbOption = None,
+) -> None:
+    """Serve the HTTP API (/docs), the web pages (/) and /metrics."""
+    import os
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    from compliance.api.settings import ENV, Settings, is_loopback
+    from compliance.store.db import resolve_url
+
+    if workers < 1:
+        fail("--workers must be at least 1")
+    from compliance.api.keys import list_keys
+
+    engine = engine_for(db)
+    settings = Settings(
+        require_keys=require_keys or not is_loopback(host),
+        max_body_bytes=max_body,
+        max_upload_bytes=max_upload,
+        max_batch=max_batch,
+        max_name_chars=max_name,
+        rate_per_second=rate,
+        rate_burst=burst,
+        poll_seconds=poll,
+        stale_days=stale_days,
+    )
+    if settings.require_keys and not any(k.revoked_at is None for k in list_keys(engine)):
+        fail(
+            f"binding {host} requires API keys and there are none: "
+            "run `compliance keys create NAME` first"
+        )
+    os.environ[ENV] = settings.to_env()
+    os.environ["COMPLIANCE_DB"] = resolve_url(db)
+    metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # the workers' counters are summed through files in one folder (prometheus_client)
+        metrics_dir = tempfile.mkdtemp(prefix="compliance-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    typer.echo(
+        f"serving on http://{host}:{port} ({workers} worker(s)); API docs at /docs"
+        + ("; API keys required" if settings.require_keys else ""),
+        err=True,
+    )
+    try:
+        uvicorn.run(
+            "compliance.api.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            proxy_headers=False,
+            server_header=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def mcp(db: DbOption = None) -> None:
+    """Serve the screening tools to an AI assistant over MCP (stdio)."""
+    from compliance.api.mcp import run_stdio
+    from compliance.store.db import resolve_url
+
+    engine_for(db)
+    run_stdio(resolve_url(db))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(mcp)
