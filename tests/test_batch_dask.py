@@ -190,3 +190,20 @@ def test_parquet_and_jsonl_inputs_map_the_csv_columns(tmp_path: Path) -> None:
         list(read_any(tmp_path / "bad.parquet"))
     with pytest.raises(InputFileError, match="use .csv, .jsonl or .parquet"):
         read_any(tmp_path / "parties.xml")
+
+
+def test_cli_screens_a_file_on_dask_into_a_folder(loaded_engine, tmp_path: Path) -> None:
+    src = _parties(loaded_engine, tmp_path / "parties.csv", 120)
+    out = tmp_path / "results"
+    cmd = [sys.executable, "-m", "compliance.cli", "screen", "--file", str(src),
+           "--engine", "dask", "--output", str(out), "--format", "parquet",
+           "--partition-rows", "50", "--db", _url(loaded_engine)]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr  # some rows matched
+    assert "120 rows in 3 partitions (0 already done)" in done.stderr
+    assert [r["row"] for r in read_parts(out, "parquet")] == list(range(1, 121))
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert "(3 already done)" in again.stderr
+    bad = subprocess.run(cmd[:8] + ["--db", _url(loaded_engine)], capture_output=True, text=True)
+    assert bad.returncode == 2 and "needs --file and --output" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from compliance.batch.parties import parties_format, read_any
 from compliance.cli.common import (
     EXIT_CLEAR,
     EXIT_ERROR,
@@ -25,7 +26,7 @@ from compliance.cli.common import (
 )
 from compliance.cli.progress import progress_bar, show_progress
 from compliance.cli.tables import Col, display_list, list_date_cell, print_table, snapshot_line
-from compliance.screen_file import InputFileError, count_rows, read_parties, screen_rows
+from compliance.screen_file import InputFileError, count_rows, screen_rows
 from compliance.screening import (
     DEFAULT_THRESHOLD,
     Query,
@@ -45,6 +46,12 @@ class ScreenFormat(StrEnum):
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
+    parquet = "parquet"
+
+
+class Engine(StrEnum):
+    local = "local"
+    dask = "dask"
 
 
 def _split_lists(values: list[str] | None) -> list[str] | None:
@@ -101,9 +108,24 @@ def screen(
         typer.Option("--format", help="table or json for a name; jsonl or csv for --file"),
     ] = None,
     file: Annotated[
-        Path | None, typer.Option("--file", help="CSV with a header: name[,type,country,dob,id]")
+        Path | None,
+        typer.Option(
+            "--file", help="CSV, JSONL or Parquet with columns name[,type,country,dob,id]"
+        ),
     ] = None,
-    workers: Annotated[int, typer.Option(help="Processes for --file.")] = 1,
+    workers: Annotated[int, typer.Option(help="Processes (or Dask workers) for --file.")] = 1,
+    engine: Annotated[
+        Engine, typer.Option(help="--file: local processes, or a Dask cluster (--output)")
+    ] = Engine.local,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="--engine dask: results folder (partition files, resumable)"),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="--engine dask: tcp://host:8786 (default: a LocalCluster)"),
+    ] = None,
+    partition_rows: Annotated[int, typer.Option(help="--engine dask: rows per partition")] = 20_000,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="--file: no progress bar on stderr.")
     ] = False,
@@ -124,6 +146,13 @@ def screen(
     if (name is None) == (file is None):
         fail("give either a NAME or --file parties.csv")
     lists = _split_lists(list_)
+    if engine == Engine.dask or output is not None:
+        if file is None or output is None or engine != Engine.dask:
+            fail("--engine dask needs --file and --output DIR (partitioned results)")
+        raise typer.Exit(
+            _screen_dask(file, output, format, threshold, limit, lists, workers, scheduler,
+                         partition_rows, quiet, db)
+        )  # fmt: skip
     if file is not None:
         fmt = format or ScreenFormat.jsonl
         if fmt not in (ScreenFormat.jsonl, ScreenFormat.csv):
@@ -224,7 +253,7 @@ def _screen_file(
     quiet: bool,
 ) -> int:
     try:
-        rows = read_parties(path)
+        rows = read_any(path)
         first = next(rows, None)
     except InputFileError as exc:
         fail(str(exc))
@@ -242,7 +271,8 @@ def _screen_file(
         writer.writerow(_CSV_FIELDS)
     counts = {"clear": 0, "match": 0, "error": 0}
     started = time.monotonic()
-    total = count_rows(path) if show_progress(quiet) else None
+    csv_input = parties_format(path) == "csv"
+    total = count_rows(path) if csv_input and show_progress(quiet) else None
     try:
         with progress_bar(quiet) as progress:
             results = screen_rows(all_rows(), screener, threshold=threshold, limit=limit,
@@ -418,3 +448,40 @@ def _compare_file(path: Path, algorithm: str, threshold: float, index: Any = Non
 def register(app: typer.Typer) -> None:
     app.command()(guarded(screen))
     app.command("compare")(guarded(compare_cmd))
+
+
+def _screen_dask(
+    path: Path,
+    output: Path,
+    fmt: ScreenFormat | None,
+    threshold: float,
+    limit: int,
+    lists: list[str] | None,
+    workers: int,
+    scheduler: str | None,
+    partition_rows: int,
+    quiet: bool,
+    db: str | None,
+) -> int:
+    from compliance.batch.dask_run import BatchError, BatchOptions, run_batch
+    from compliance.store.db import resolve_url
+
+    out_fmt = (fmt or ScreenFormat.jsonl).value
+    if out_fmt not in ("jsonl", "parquet"):
+        fail("--engine dask writes --format jsonl or parquet")
+    engine_for(db)  # the database opens, or one line says why
+    try:
+        opts = BatchOptions(threshold, limit, lists, partition_rows, out_fmt)
+        with progress_bar(quiet) as progress:
+            report = run_batch(path, output, resolve_url(db), opts=opts, scheduler=scheduler,
+                               workers=max(workers, 2 if scheduler is None else 1),
+                               progress=progress)  # fmt: skip
+    except (BatchError, InputFileError) as exc:
+        fail(str(exc))
+    typer.echo(
+        f"{report.rows:,} rows in {report.partitions} partitions ({report.skipped} already done) "
+        f"-> {output}: {report.matched:,} matched, {report.errors:,} errors, "
+        f"{report.seconds:,.1f} s; snapshot {report.snapshot['key']}",
+        err=True,
+    )
+    return EXIT_MATCH if report.matched else EXIT_CLEAR
