@@ -79,7 +79,7 @@ def test_screen_table_piped_is_plain_columns_with_labels(db: str) -> None:
     assert lines[0].split() == ["score", "listed", "name", "matched", "name", "type", "entries",
                                 "lists", "programs", "list", "date"]  # fmt: skip
     row = next(x for x in lines if "Huawei Technologies Co., Ltd. (Huawei)" in x)
-    assert "Entity List (EL) - Bureau of Industry and Security" in row  # nothing cut
+    assert "CSL · Entity List" in row  # the sub-list named, nothing cut
     assert row.rstrip().endswith("2022-04-21")  # the CSL's own date, in its own column
     assert "fetched " in r.stdout and "sha256 " in r.stdout and "fetched at" not in r.stdout
     # the same 400-character license requirement is printed once, then referred to
@@ -177,7 +177,7 @@ def test_license_names_every_entity_list_entry_once(db: str) -> None:
     assert len(el) == 1  # one requirement and policy, however many entries share it
     [reason] = el
     names = {m["name"] for m in reason["matches"]}
-    assert "Huawei Technologies Co., Ltd. (Huawei)" in names and len(reason["matches"]) >= 3
+    assert "Huawei Technologies Co., Ltd. (Huawei)" in names and len(reason["matches"]) >= 2
     assert reason["text"].count("For all items subject to the EAR") == 1
     for name in names:
         assert repr(name) in reason["text"]
@@ -205,7 +205,8 @@ def test_check_merges_reasons_that_differ_only_in_role_and_entry(
     texts = [m["text"] for m in merged]
     assert len(texts) == len(set(texts))
     el = [m for m in merged if "license requirement" in m["text"]]
-    assert len(el) == 1 and el[0]["count"] >= 6 and len(el[0]["entries"]) >= 3
+    # the CSL rows of one Huawei entry are one hit, so one entry for both roles
+    assert len(el) == 1 and el[0]["count"] >= 2 and len(el[0]["entries"]) >= 1
     # JSONL keeps every reason object in full; the CSV cell holds each text once, in full
     obj = json.loads(out.read_text().splitlines()[0])
     assert len(obj["reasons"]) == len(line.reasons)
