@@ -69,7 +69,7 @@ def test_manifest_counts_and_date(parsed: ParsedList) -> None:
         "'Approximately (30-35 years old)'",
         f"{au_dfat.FILE}: Reference 6960: no date in Date of Birth '10/061962'",
     ]
-    assert au_dfat.SOURCE.prohibitive and "Australia" in au_dfat.SOURCE.title
+    assert au_dfat.SOURCE.policy.decision == "BLOCK" and "Australia" in au_dfat.SOURCE.title
     assert "au_dfat" in all_sources()
 
 

@@ -44,7 +44,7 @@ def test_manifest_counts(parsed: ParsedList) -> None:
     assert Counter(r.entity_type for r in parsed.records) == {"person": 985, "organization": 384}
     assert parsed.data_date is None  # the file states no date; none is invented
     assert parsed.warnings == []
-    assert ca_sema.SOURCE.prohibitive and "Canada" in ca_sema.SOURCE.title
+    assert ca_sema.SOURCE.policy.decision == "BLOCK" and "Canada" in ca_sema.SOURCE.title
     assert "ca_sema" in all_sources()
 
 
