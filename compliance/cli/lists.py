@@ -84,7 +84,8 @@ def update(
             )  # fmt: skip
     except ValueError as exc:
         fail(str(exc))
-    _index_for_screening(engine)
+    if any(o.ok and not o.unchanged for o in outcomes):  # new lists: index them now
+        _index_for_screening(engine)
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
 
