@@ -28,6 +28,8 @@ def test_command_table_matches_what_the_modules_register() -> None:
         for info in sub.registered_commands:
             name = info.name or info.callback.__name__.replace("_", "-")  # type: ignore[union-attr]
             registered[name] = module
+        for group in sub.registered_groups:  # a command with subcommands (keys create ...)
+            registered[str(group.name)] = module
     assert registered == COMMANDS
 
 
