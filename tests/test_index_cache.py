@@ -89,7 +89,7 @@ def test_cache_is_reused_until_a_list_changes(small_db: str, cache: Path) -> Non
     load_index(engine)
     assert path.stat().st_mtime_ns == before.st_mtime_ns  # used, not rewritten
     key_before = cache_key(engine)[0]
-    assert all(o.ok for o in update_sources(engine, ["us_bis_dpl"], mirror=str(MIRROR)))
+    assert all(o.ok for o in update_sources(engine, ["us_bis_dpl"], mirror=str(MIRROR), force=True))
     key_after, snaps = cache_key(engine)
     assert key_after != key_before  # a new snapshot of one list: a new index
     index = load_index(engine)

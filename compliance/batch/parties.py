@@ -21,6 +21,11 @@ PARQUET_BATCH = 8192
 
 def parties_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        raise InputFileError(
+            f"{path}: this is an XLSX workbook, not CSV; save the sheet as CSV (UTF-8) "
+            "and screen that file"
+        )
     if fmt is None:
         raise InputFileError(
             f"{path}: cannot tell the format from '{path.suffix or 'no extension'}'; "
