@@ -24,7 +24,6 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-import openpyxl
 from rigour.territories import lookup_territory
 
 from compliance.countries import to_iso2
@@ -248,6 +247,8 @@ def _open_sheet(content: bytes) -> Any:
             file=FILE,
         )
     try:
+        import openpyxl  # only a list update reads the workbook
+
         wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged package
         raise ParseError(

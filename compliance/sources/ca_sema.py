@@ -22,8 +22,10 @@ import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from lxml import etree
+if TYPE_CHECKING:
+    from lxml import etree  # annotations only: screening imports this module for its policy
 from rapidfuzz import fuzz
 from rigour.names.org_types import remove_org_types
 

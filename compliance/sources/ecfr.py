@@ -20,9 +20,10 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lxml import etree
+if TYPE_CHECKING:
+    from lxml import etree  # annotations only: screening imports this module for its policy
 
 from compliance.countries import to_iso2
 from compliance.sources.base import ParseError, SourceFile

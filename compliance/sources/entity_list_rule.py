@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lxml import etree
+if TYPE_CHECKING:
+    from lxml import etree  # annotations only: screening imports this module for its policy
 
 from compliance.countries import to_iso2
 from compliance.sources.base import ParseError

@@ -14,9 +14,10 @@ non-Gregorian calendar are kept in fields only, as they are not Gregorian dates.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lxml import etree
+if TYPE_CHECKING:
+    from lxml import etree  # annotations only: screening imports this module for its policy
 
 from compliance.policy import BLOCK, Listing, ListPolicy, un_key
 from compliance.sources.base import (

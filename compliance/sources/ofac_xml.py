@@ -14,7 +14,12 @@ all three formats produce the same records for the same entry.
 
 from __future__ import annotations
 
-from lxml import etree
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lxml import etree
+
+    _Element = etree._Element  # annotations only: screening imports this module for its policy
 
 from compliance.sources.base import Address, EntityRecord, Name, ParsedList, ParseError
 from compliance.sources.ofac_vocab import (
@@ -31,7 +36,6 @@ from compliance.sources.ofac_vocab import (
 from compliance.sources.text import iso_date
 from compliance.sources.xmlsafe import local, parse_xml
 
-_Element = etree._Element
 _VESSEL_INFO = {
     "callSign": "call_sign",
     "vesselType": "vessel_type",
@@ -150,7 +154,7 @@ def _sdn_entry(entry: _Element, file: str, source: str, sdn: bool) -> EntityReco
         programs=programs,
         lists=["SDN List"] if sdn else non_sdn_lists(programs),
         remarks=remarks or None,
-        raw={"xml": etree.tostring(entry, encoding="unicode")},
+        raw={"xml": _tostring(entry)},
     )
     if _text(entry, "title"):
         add_fact(rec, "Title", _text(entry, "title"))
@@ -279,7 +283,7 @@ def _enhanced_entity(entity: _Element, iso: dict[str, str], file: str, source: s
         programs=[_text(p) for p in _items(c.get("sanctionsPrograms")) if _text(p)],
         lists=[_text(x) for x in _items(c.get("sanctionsLists")) if _text(x)],
         remarks=remarks or None,
-        raw={"xml": etree.tostring(entity, encoding="unicode")},
+        raw={"xml": _tostring(entity)},
     )
     _enhanced_names(rec, names, primary)
     for addr in _items(c.get("addresses")):
@@ -346,3 +350,9 @@ def _enhanced_document(rec: EntityRecord, doc: _Element, iso: dict[str, str]) ->
     if country is None:
         number, country, _ = split_id(number)
     add_identifier(rec, _text(doc, "type"), number, country, note or None)
+
+
+def _tostring(el: _Element) -> str:
+    from lxml import etree
+
+    return str(etree.tostring(el, encoding="unicode"))

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lxml import etree
+if TYPE_CHECKING:
+    from lxml import etree  # annotations only: screening imports this module for its policy
 
 from compliance.countries import to_iso2
 from compliance.policy import BLOCK, Listing, ListPolicy, un_key

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from lxml import etree
+if TYPE_CHECKING:
+    from lxml import etree
 
 from compliance.sources.base import ParseError
 
@@ -13,6 +15,8 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
 def safe_parser() -> etree.XMLParser:
+    from lxml import etree
+
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -41,6 +45,8 @@ def parse_xml(
     )
     if _DOCTYPE.search(content) and _ENTITY_DECL.search(content):  # anywhere, not just the prolog
         raise unsafe
+    from lxml import etree  # only a list update parses XML: not imported by screening
+
     try:
         doc = etree.fromstring(content, safe_parser())
     except etree.XMLSyntaxError as exc:
@@ -73,4 +79,6 @@ def parse_xml(
 
 def local(tag: object) -> str:
     """The tag name without its namespace."""
+    from lxml import etree
+
     return etree.QName(tag).localname if isinstance(tag, str) else ""
