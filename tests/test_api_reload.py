@@ -127,7 +127,9 @@ def test_reload_in_flight_never_fails_or_mixes(server: tuple[str, str, Any]) -> 
         t.start()
     try:
         time.sleep(1.0)
-        outcomes = update_sources(get_engine(url), ["us_bis_dpl"], mirror=str(MIRROR))
+        outcomes = update_sources(
+            get_engine(url), ["us_bis_dpl"], mirror=str(MIRROR), force=True
+        )  # the same files: forced, so that a new snapshot is made
         assert outcomes[0].ok
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # the poller notices and swaps

@@ -94,26 +94,28 @@ def test_a_lost_worker_loses_and_duplicates_no_row(loaded_engine, tmp_path: Path
     )
     killed: list[int] = []
     try:
+        # the workers' pids from a client closed before the run: one client per process, as
+        # in real use (a second live client in the process confuses Dask's futures on retry)
         with Client(cluster) as client:
             pids = list(client.run(os.getpid).values())
 
-            def kill_one_mid_run() -> None:
-                deadline = time.monotonic() + 120
-                while time.monotonic() < deadline and not list(out.glob("part-*.jsonl")):
-                    time.sleep(0.05)
-                os.kill(pids[0], signal.SIGKILL)
-                killed.append(pids[0])
+        def kill_one_mid_run() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not list(out.glob("part-*.jsonl")):
+                time.sleep(0.05)
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
 
-            killer = threading.Thread(target=kill_one_mid_run, daemon=True)
-            killer.start()
-            report = run_batch(
-                src,
-                out,
-                _url(loaded_engine),
-                opts=BatchOptions(partition_rows=100),
-                scheduler=cluster.scheduler_address,
-            )
-            killer.join(5)
+        killer = threading.Thread(target=kill_one_mid_run, daemon=True)
+        killer.start()
+        report = run_batch(
+            src,
+            out,
+            _url(loaded_engine),
+            opts=BatchOptions(partition_rows=100),
+            scheduler=cluster.scheduler_address,
+        )
+        killer.join(5)
     finally:
         cluster.close()
     assert killed, "the worker was never killed"
