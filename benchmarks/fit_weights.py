@@ -217,6 +217,34 @@ def fit(
     return beta
 
 
+def fit_signed(
+    rows: list[tuple[dict[str, float], int, float]],
+    names: list[str],
+    signs: dict[str, str],
+    raw: dict[str, Any],
+) -> tuple[float, dict[str, float]]:
+    """The fit with each feature's declared sign kept ("-": evidence against a match can only
+    lower the score; "+": evidence for it only raise it), by an active set: a weight that comes
+    out with the wrong sign is held at 0 and the others are fitted again, until none does."""
+    held: set[str] = set()
+    while True:
+        free = [k for k in names if k not in held]
+        start = [raw["intercept"], *(raw["features"][k]["weight"] for k in free)]
+        beta = fit(rows, free, [0.0 if i and (free[i - 1] in held) else b
+                               for i, b in enumerate(start)])  # fmt: skip
+        weights = dict(zip(free, beta[1:], strict=True))
+        wrong = [
+            k for k, b in weights.items()
+            if (signs.get(k) == "-" and b > 0) or (signs.get(k) == "+" and b < 0)
+        ]  # fmt: skip
+        if not wrong:
+            print(f"  held at 0 for their sign: {', '.join(sorted(held)) or 'none'}")
+            return beta[0], {k: weights.get(k, 0.0) for k in names}
+        worst = max(wrong, key=lambda k: abs(weights[k]))  # one at a time: the others may settle
+        held.add(worst)
+        print(f"  {worst} came out {weights[worst]:+.3f} against its sign: held at 0, fit again")
+
+
 def _loss(data: list[tuple[tuple[float, ...], int, float]], beta: list[float]) -> float:
     total = 0.5 * L2 * sum(b * b for b in beta[1:])
     for x, y, w in data:
@@ -332,11 +360,12 @@ def main(argv: list[str] | None = None) -> int:
             f"round {round_no}: {len(rows):,} rows ({n_pos:,} matches, {len(pairs)} labelled "
             f"pairs) in {time.perf_counter() - start:.1f}s"
         )
-        start_beta = [raw["intercept"], *(raw["features"][k]["weight"] for k in fitted)]
-        beta = fit(rows, fitted, start_beta)
-        raw["intercept"] = beta[0]
-        for k, b in zip(fitted, beta[1:], strict=True):
-            raw["features"][k]["weight"] = round(b, 4)
+        signs = {k: raw["features"][k].get("sign", "") for k in fitted}
+        intercept, weights = fit_signed(rows, fitted, signs, raw)
+        raw["intercept"] = intercept
+        for k in fitted:
+            raw["features"][k]["weight"] = round(weights[k], 4)
+        beta = [intercept]
         _pos, neg = best_logits(per_query, parse_model(json.dumps(raw)))
         shift = scale_shift(neg, DEFAULT_THRESHOLD)
         raw["intercept"] = round(beta[0] + shift, 4)

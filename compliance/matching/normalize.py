@@ -120,6 +120,7 @@ _FORM_SPELLINGS = (
     ("sociedad anonima", "sa"),
     ("societa per azioni", "spa"),
 )
+_STOCK_CO = re.compile(r"\bstock co\b")  # "Joint Stock Co." is "Joint Stock Company"
 _DOTTED = re.compile(r"(?<=\b[a-z])\.(?=[a-z]\b)")  # "s.a." -> "sa.", "u.s.a." -> "usa."
 _SURNAME_FIRST = re.compile(r"^\W*[a-z]+\s*,")
 _HIS_EXCELLENCY = re.compile(r"^\W*h\s?\.\s?e\s?\.\s*")  # "H.E." (not the surname He)
@@ -290,6 +291,7 @@ def _set_aside_legal_forms(words: list[str]) -> tuple[list[str] | None, list[str
     for spelling, usual in _FORM_SPELLINGS:
         if spelling in text:
             text = text.replace(spelling, usual)
+    text = _STOCK_CO.sub("stock company", text)
     # Leading single letters are initials ("B. V. OBNOSOV"), not a legal form such as B.V.
     words = text.split()
     initials: list[str] = []

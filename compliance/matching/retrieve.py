@@ -14,6 +14,7 @@ from __future__ import annotations
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
+from compliance.matching.given_names import variants_of
 from compliance.matching.index import MIN_TYPO_LEN, MatchIndex, shapes
 from compliance.matching.normalize import LEGAL_WORDS, NormName, normalize_name, phonetic_key
 from compliance.matching.score import token_sim
@@ -53,6 +54,10 @@ class Retriever:
         found: dict[str, float] = {}
         if t in idx.postings:
             found[t] = 1.0
+        if not exact_only:
+            for v in variants_of(t):  # Vova finds Vladimir, Md finds Muhammad
+                if v in idx.postings:
+                    found.setdefault(v, token_sim(t, v)[0])
         if not exact_only and len(t) >= 3:
             near: dict[str, float] = {}
             for v in idx.by_phonetic.get(phonetic_key(t), ()):

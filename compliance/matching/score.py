@@ -18,6 +18,7 @@ from typing import Any
 from rapidfuzz.distance import OSA, Levenshtein
 from rapidfuzz.fuzz import ratio
 
+from compliance.matching.descriptors import descriptor_positions
 from compliance.matching.features import (
     COMMON_WEIGHT,
     COMPACT_MIN,
@@ -31,11 +32,14 @@ from compliance.matching.features import (
     numbers_of,
     sigmoid,
 )
+from compliance.matching.given_names import are_variants
 from compliance.matching.normalize import NormName, phonetic_key
 
 # Arabic article transliterations: AL-ASTAL / EL-ASTAL, UL-HAQ / AL-HAQ.
 _VOWELS = "aeiouy"
 _ARTICLES = frozenset({"al", "el", "ul", "il"})
+# One-letter Roman numerals, which normalisation keeps as letters (they are initials too).
+_ROMAN_LETTERS = {"i": "first", "v": "fifth", "x": "tenth"}
 
 
 @lru_cache(maxsize=500_000)
@@ -50,8 +54,12 @@ def token_sim(a: str, b: str) -> tuple[float, str]:
     if a == b:
         return 1.0, "exact"
     la, lb = len(a), len(b)
+    if _ROMAN_LETTERS.get(a) == b or _ROMAN_LETTERS.get(b) == a:
+        return 0.9, "same number"  # ARCTICA I / ARCTICA 1 (normalised to "first")
     if la == 1:
         return (0.75, "initial") if b[0] == a else (0.0, "")
+    if are_variants(a, b):
+        return 0.85, "given-name variant"
     if a in _ARTICLES and b in _ARTICLES:
         return 0.95, "article"
     short, long = min(la, lb), max(la, lb)
@@ -101,6 +109,7 @@ class NameScore:
     pairs: list[tuple[str, str, float, str]] = field(default_factory=list)
     extra_query: list[str] = field(default_factory=list)
     extra_listed: list[str] = field(default_factory=list)
+    descriptors: list[str] = field(default_factory=list)  # unmatched "Group", "Dubai Branch"
     method: str = "tokens"
     common_only: bool = False
     features: dict[str, float] = field(default_factory=dict)  # feature name -> value in [0, 1]
@@ -119,6 +128,8 @@ class NameScore:
             text += f"; listed name also has: {' '.join(self.extra_listed)}"
         if self.extra_query:
             text += f"; query also has: {' '.join(self.extra_query)}"
+        if self.descriptors:
+            text += f"; descriptor words on one side only: {' '.join(self.descriptors)}"
         f = self.features
         if f.get("compact"):
             text += "; same letters once spaces are ignored"
@@ -199,7 +210,7 @@ def name_features(
     qt, ct = q.tokens, c.tokens
     pairs, xq, xc = _align(qt, ct)
     tw = {t: weight(t) for t in (*qt, *ct)}
-    matched = share_typo = share_sound = share_abbrev = evidence = rarest = 0.0
+    matched = share_typo = share_sound = share_abbrev = share_nick = evidence = rarest = 0.0
     w_q = w_c = 0.0
     all_common = True
     initials = 0
@@ -223,10 +234,18 @@ def name_features(
             share_sound += wq + wc
         elif how == "abbreviation":
             share_abbrev += wq + wc
+        elif how == "given-name variant":
+            share_nick += wq + wc
         out_pairs.append((qt[i], ct[j], s, how))
+    # Unmatched descriptor words ("Group", "Trading", "Dubai Branch") weigh in their own
+    # feature, not as unmatched name words: a branch or arm is named after the company.
+    all_xq, all_xc = xq, xc  # generic-only agreement still counts descriptors as left over
+    dq, dc = descriptor_positions(qt, xq), descriptor_positions(ct, xc)
+    xq, xc = [i for i in xq if i not in dq], [j for j in xc if j not in dc]
     left_q = sum(tw[qt[i]] for i in xq)
     left_c = sum(tw[ct[j]] for j in xc)
     total = w_q + w_c + left_q + left_c
+    described = sum(tw[qt[i]] for i in dq) + sum(tw[ct[j]] for j in dc)
     compact = _compact(q, c)
     f: dict[str, float] = {}
     if total > 0 and pairs:
@@ -252,16 +271,20 @@ def name_features(
             f["phonetic_share"] = share_sound / total
         if share_abbrev:
             f["abbreviation_share"] = share_abbrev / total
+        if share_nick:
+            f["nickname_share"] = share_nick / total
         if initials:
             f["initials_share"] = initials / len(pairs)
     elif compact:
         f["overlap"] = f["overlap_lenient"] = compact
+    if described:
+        f["descriptor_words"] = described / (total + described)
     if left_q:
         f["query_unmatched"] = left_q / (w_q + left_q)
     if left_c:
         f["listed_unmatched_person" if person else "listed_unmatched"] = left_c / (w_c + left_c)
-    leftover_c = [ct[j] for j in xc if person is False or tw[ct[j]] >= COMMON_WEIGHT]
-    common_only = bool(pairs) and bool(xq or leftover_c) and all_common
+    leftover_c = [ct[j] for j in all_xc if person is False or tw[ct[j]] >= COMMON_WEIGHT]
+    common_only = bool(pairs) and bool(all_xq or leftover_c) and all_common
     if common_only:
         f["generic_only"] = 1.0
     if xq and xc and pairs:
@@ -291,6 +314,7 @@ def name_features(
         out_pairs,
         [qt[i] for i in xq],
         [ct[j] for j in xc],
+        descriptors=[qt[i] for i in sorted(dq)] + [ct[j] for j in sorted(dc)],
         common_only=common_only,
         features=f,
         token_weights=tw,
