@@ -71,6 +71,15 @@ def candidate_rows(screener: Any, case: E.Case, model: Any) -> list[tuple[dict[s
     return rows
 
 
+def reversed_chain(case: E.Case) -> bool:
+    """A generated variant that reversed a patronymic chain (KHALID BIN HAMAD shuffled into
+    HAMAD BIN KHALID) names another person: not a positive to learn from."""
+    from compliance.matching.normalize import normalize_name
+    from compliance.matching.score import _chain_conflict
+
+    return _chain_conflict(normalize_name(case.query).tokens, normalize_name(case.original).tokens)
+
+
 def hardest(
     positive: bool, rows: list[tuple[dict[str, float], int]], model: Any
 ) -> list[tuple[dict[str, float], int]]:
@@ -118,6 +127,22 @@ def hard_negative(name: str) -> str | None:
     return None
 
 
+_FORM_OF_ANOTHER_KIND = {"LTD": "AG", "LLC": "GmbH", "JSC": "Ltd", "CORP": "GmbH", "INC": "AG",
+                         "AG": "Ltd", "GMBH": "Inc", "SA": "GmbH", "PVT": "AG"}  # fmt: skip
+
+
+def other_legal_form(name: str) -> str | None:
+    """The listed organisation's name with its legal form replaced by one of another kind,
+    wherever it stands (OOO ROSTEKH -> ROSTEKH GmbH): in another country, another company."""
+    from compliance.matching.normalize import normalize_name
+
+    norm = normalize_name(name)
+    kinds = [k for k in norm.legal_forms if k in _FORM_OF_ANOTHER_KIND]
+    if not kinds or not norm.tokens:
+        return None
+    return " ".join(norm.tokens).upper() + " " + _FORM_OF_ANOTHER_KIND[kinds[0]]
+
+
 _GENERIC = ("GROUP", "TRADING", "INTERNATIONAL", "HOLDING", "INDUSTRIES", "SERVICES", "GLOBAL")
 
 
@@ -148,6 +173,9 @@ def hard_negatives(listed: list[Any], seed: int, weights: dict[str, float]) -> l
         q = hard_negative(rec.primary) or generic_negative(rec.primary, weights, rng)
         if q and E.V.norm_key(q) != E.V.norm_key(rec.primary) and rng.random() < 0.5:
             cases.append(E.Case("hard_negative", q, rec.primary, None, set(), "hard"))
+        other = other_legal_form(rec.primary)
+        if other and other != q and rng.random() < 0.5:
+            cases.append(E.Case("hard_negative", other, rec.primary, None, set(), "hard"))
     return cases
 
 
@@ -333,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     listed = E.read_listed(engine)
     links = E.link_duplicates(listed)
     positives = E.build_positives(listed, links, args.positives, args.seed, "train")
+    positives = [c for c in positives if not reversed_chain(c)]
     negatives, excluded = E.build_negatives(listed, args.negatives, args.seed, "train")
     hard_cases = hard_negatives(listed, args.seed, screener.index.weights)
     print(

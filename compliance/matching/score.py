@@ -10,6 +10,7 @@ all kept, so an officer sees why two names matched. Rare tokens weigh more than 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,6 +38,7 @@ from compliance.matching.normalize import NormName, phonetic_key
 
 # Arabic article transliterations: AL-ASTAL / EL-ASTAL, UL-HAQ / AL-HAQ.
 _VOWELS = "aeiouy"
+_DOUBLED = re.compile(r"(.)\1+")
 _ARTICLES = frozenset({"al", "el", "ul", "il"})
 # One-letter Roman numerals, which normalisation keeps as letters (they are initials too).
 _ROMAN_LETTERS = {"i": "first", "v": "fifth", "x": "tenth"}
@@ -65,6 +67,8 @@ def token_sim(a: str, b: str) -> tuple[float, str]:
     short, long = min(la, lb), max(la, lb)
     if short < 3 or a.isdigit() or b.isdigit():
         return 0.0, ""
+    if long <= 5 and _short_fold(a) == _short_fold(b):
+        return 0.85, "sounds alike"  # REX / REKS, LAV / LAW: too short for an edit allowance
     if _abbreviates(a, b) or _abbreviates(b, a):
         return 0.7, "abbreviation"
     allowed = 0 if long <= 3 else 1 if long <= 5 else 2 if long <= 8 else 3
@@ -86,6 +90,17 @@ def token_sim(a: str, b: str) -> tuple[float, str]:
                 if sim > best:
                     best, how = sim, "sounds alike"
     return best, how
+
+
+_SHORT_FOLDS = (("cks", "x"), ("ks", "x"), ("ph", "f"), ("w", "v"), ("q", "k"), ("ck", "k"),
+                ("c", "k"), ("z", "s"), ("y", "i"), ("j", "i"))  # fmt: skip
+
+
+def _short_fold(token: str) -> str:
+    """A short word's spelling folded: letters transliteration writes either way."""
+    for old, new in _SHORT_FOLDS:
+        token = token.replace(old, new)
+    return _DOUBLED.sub(r"\1", token)
 
 
 def _abbreviates(a: str, b: str) -> bool:
@@ -170,14 +185,15 @@ RAREST_FULL = 11.0  # a word in about one listed name in 60,000 (ln 60,000 = 11)
 
 
 def _align(
-    qt: tuple[str, ...], ct: tuple[str, ...]
+    qt: tuple[str, ...], ct: tuple[str, ...], person: bool = False
 ) -> tuple[list[tuple[int, int, float, str]], list[int], list[int]]:
-    """Greedy one-to-one alignment, most similar first (ties: nearest position)."""
+    """Greedy one-to-one alignment, most similar first (ties: nearest position). A person's
+    names are not written abbreviations: REZA is not short for REZAEI."""
     cand: list[tuple[float, int, int, int, str]] = []
     for i, a in enumerate(qt):
         for j, b in enumerate(ct):
             s, how = token_sim(a, b)
-            if s > 0:
+            if s > 0 and not (person and how == "abbreviation"):
                 cand.append((-s, abs(i - j), i, j, how))
     cand.sort()
     used_q: set[int] = set()
@@ -194,6 +210,17 @@ def _align(
     return pairs, extra_q, extra_c
 
 
+_PATRONYMIC_ENDINGS = (
+    "ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ichna", "ogly", "oglu", "uulu",
+    "kyzy", "qizi", "ovic", "evic",
+)  # fmt: skip
+
+
+def is_patronymic(token: str) -> bool:
+    """An East Slavic or Turkic patronymic by its ending (Ivanovich, Petrovna, Aliyev ogly)."""
+    return len(token) > 5 and token.endswith(_PATRONYMIC_ENDINGS) or token in ("ogly", "oglu")
+
+
 def _single_word_gap(a: str, b: str) -> float:
     """One word against one word: 1 - letter-for-letter closeness (a swap is half an edit)."""
     osa = OSA.distance(a, b)
@@ -208,7 +235,9 @@ def name_features(
 ) -> tuple[dict[str, float], NameScore]:
     """The feature values of query `q` against listed `c`, and the alignment they describe."""
     qt, ct = q.tokens, c.tokens
-    pairs, xq, xc = _align(qt, ct)
+    if len(qt) != len(ct) and len(qt) > 1 and len(ct) > 1:
+        qt, ct = _rejoin(qt, ct), _rejoin(ct, qt)
+    pairs, xq, xc = _align(qt, ct, person)
     tw = {t: weight(t) for t in (*qt, *ct)}
     matched = share_typo = share_sound = share_abbrev = share_nick = evidence = rarest = 0.0
     w_q = w_c = 0.0
@@ -242,6 +271,10 @@ def name_features(
     all_xq, all_xc = xq, xc  # generic-only agreement still counts descriptors as left over
     dq, dc = descriptor_positions(qt, xq), descriptor_positions(ct, xc)
     xq, xc = [i for i in xq if i not in dq], [j for j in xc if j not in dc]
+    # Patronymics (IVANOVICH, OGLY) are often left out: weighed as their own feature.
+    pq, pc = [i for i in xq if is_patronymic(qt[i])], [j for j in xc if is_patronymic(ct[j])]
+    xq, xc = [i for i in xq if i not in pq], [j for j in xc if j not in pc]
+    patronymic = sum(tw[qt[i]] for i in pq) + sum(tw[ct[j]] for j in pc)
     left_q = sum(tw[qt[i]] for i in xq)
     left_c = sum(tw[ct[j]] for j in xc)
     total = w_q + w_c + left_q + left_c
@@ -279,6 +312,8 @@ def name_features(
         f["overlap"] = f["overlap_lenient"] = compact
     if described:
         f["descriptor_words"] = described / (total + described)
+    if patronymic:
+        f["patronymic_unmatched"] = patronymic / (total + patronymic)
     if left_q:
         f["query_unmatched"] = left_q / (w_q + left_q)
     if left_c:
@@ -305,15 +340,15 @@ def name_features(
         disorder = inversions([j for _i, j, _s, _h in sorted(pairs)])
         if disorder:
             f["word_order"] = disorder
-            if CONNECTORS.intersection(qt) and CONNECTORS.intersection(ct):
+            if _chain_conflict(qt, ct):
                 f["patronymic_order"] = 1.0
     if compact:
         f["compact"] = compact
     detail = NameScore(
         0.0,
         out_pairs,
-        [qt[i] for i in xq],
-        [ct[j] for j in xc],
+        [*(qt[i] for i in xq), *(qt[i] for i in pq)],
+        [*(ct[j] for j in xc), *(ct[j] for j in pc)],
         descriptors=[qt[i] for i in sorted(dq)] + [ct[j] for j in sorted(dc)],
         common_only=common_only,
         features=f,
@@ -325,6 +360,45 @@ def name_features(
         and "patronymic_order" not in f,
     )
     return f, detail
+
+
+JOIN_MIN = 0.85  # a run of words joined must be this close to the other name's one word
+
+
+def _rejoin(tokens: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
+    """Runs of two or three words of `tokens` that the `other` name writes as one word
+    (ABDEL KARIM / ABDELKARIM, ABD AL RAHMAN / ABDULRAHMAN) joined into that word's spelling,
+    when no word of the run is in the other name as it stands."""
+    present = set(other)
+    out = list(tokens)
+    i = 0
+    while i < len(out) - 1:
+        for size in (3, 2):
+            run = out[i : i + size]
+            if len(run) < size or present.intersection(run):
+                continue
+            joined = "".join(run)
+            best = max(((token_sim(joined, o)[0], o) for o in other if len(o) >= 6),
+                       default=(0.0, ""))  # fmt: skip
+            if best[0] >= JOIN_MIN and best[1] not in out:
+                out[i : i + size] = [joined]
+                break
+        i += 1
+    return tuple(out)
+
+
+def _fathers(tokens: tuple[str, ...]) -> set[str]:
+    """The names a chain says are a parent's: the word after each BIN / IBN / OULD."""
+    return {tokens[i + 1] for i in range(len(tokens) - 1) if tokens[i] in CONNECTORS}
+
+
+def _chain_conflict(qt: tuple[str, ...], ct: tuple[str, ...]) -> bool:
+    """A name that is the parent's in one chain and not in the other: KHALID BIN HAMAD is not
+    HAMAD BIN KHALID (BIN SALMAN, MUHAMMAD is MUHAMMAD BIN SALMAN)."""
+    fq, fc = _fathers(qt), _fathers(ct)
+    if not fq or not fc or fq == fc:
+        return False
+    return bool((fq - fc) & set(ct)) or bool((fc - fq) & set(qt))
 
 
 def _has_number(tokens: tuple[str, ...]) -> bool:
