@@ -84,8 +84,9 @@ class SnapshotListener:
         params.setdefault("keepalives_idle", 30)
         params.setdefault("keepalives_interval", 10)
         params.setdefault("keepalives_count", 3)
-        params["application_name"] = APPLICATION_NAME
-        return psycopg.connect(autocommit=True, connect_timeout=10, **params)
+        params.setdefault("connect_timeout", 10)
+        params["application_name"] = APPLICATION_NAME  # to find it in pg_stat_activity
+        return psycopg.connect(autocommit=True, **params)
 
     def _run(self) -> None:
         while not self._stop.is_set():
