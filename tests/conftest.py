@@ -43,6 +43,15 @@ def mirror_server() -> Iterator[str]:
 
 
 @pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server's URL; the test skips where PostgreSQL is not installed."""
+    from tests.pg_server import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
 def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'compliance.db'}"
 

@@ -9,14 +9,10 @@ import hashlib
 import http.server
 import io
 import json
-import os
-import shutil
 import socket
-import subprocess
-import tempfile
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -348,55 +344,6 @@ def test_unknown_source_is_refused(db_url: str) -> None:
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
-
-
-def _pg_bin() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).resolve().parent
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    return versions[-1].parent if versions else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed (no pg_ctl on PATH or in /usr/lib/postgresql)")
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        pytest.skip("psycopg is not installed (pip install 'compliance[postgres]')")
-    run_as: dict[str, Any] = {}
-    base = Path(tempfile.mkdtemp(prefix="compliance-pg-"))
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        try:
-            import pwd
-
-            pw = pwd.getpwnam("postgres")
-        except KeyError:
-            shutil.rmtree(base)
-            pytest.skip("running as root and there is no 'postgres' user to run the server")
-        os.chown(base, pw.pw_uid, pw.pw_gid)
-        run_as = {"user": pw.pw_uid, "group": pw.pw_gid}
-    data, port = base / "data", _free_port()
-    run: Callable[..., subprocess.CompletedProcess[bytes]] = lambda *a: subprocess.run(  # noqa: E731
-        [str(x) for x in a], check=True, capture_output=True, timeout=120, **run_as
-    )
-    run(bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
-    opts = f"-k {base} -p {port} -c listen_addresses='' -c fsync=off"
-    run(bin_dir / "pg_ctl", "-D", data, "-o", opts, "-l", base / "log", "-w", "start")
-    try:
-        yield f"postgresql+psycopg://postgres@/postgres?host={base}&port={port}"
-    finally:
-        run(bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop")
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_update_into_postgresql(postgres_url: str, mirror_server: str, faulty: FaultServer) -> None:

@@ -1,8 +1,9 @@
 """The FastAPI application: `create_app(engine_url=..., settings=...)`.
 
 Each worker process loads the screening index once when it starts (in a thread: /healthz
-answers at once, /readyz says 503 until the index is in), polls the snapshot ids every few
-seconds and swaps in a new index when `compliance update` changed a list.
+answers at once, /readyz says 503 until the index is in), and swaps in a new index when
+`compliance update` changed a list: at once on PostgreSQL's NOTIFY, and by polling the
+snapshot ids every few seconds (SQLite, or the listening connection down).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def create_app(engine_url: str | None = None, settings: Settings | None = None) 
         if settings.preload:
             threading.Thread(target=_first_load, args=(holder,), daemon=True).start()
         holder.start_polling(settings.poll_seconds)
+        if settings.listen:
+            holder.start_listening()
         try:
             yield
         finally:

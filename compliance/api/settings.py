@@ -21,6 +21,7 @@ class Settings:
     rate_per_second: float = 50.0  # per API key and worker process
     rate_burst: int = 200
     poll_seconds: float = 3.0  # how often the snapshot ids are compared; 0 = never
+    listen: bool = True  # PostgreSQL: reload on NOTIFY of a new snapshot, besides polling
     stale_days: int = 30  # a list older than this is flagged on /sources
     audit: bool = True
     preload: bool = True  # build the index when the app starts (else on first use)

@@ -12,11 +12,14 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
 from compliance.screening import Screener, ScreeningError
+
+if TYPE_CHECKING:
+    from compliance.store.notify import SnapshotListener
 
 log = logging.getLogger("compliance.api")
 
@@ -69,6 +72,7 @@ class IndexHolder:
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
+        self._listener: SnapshotListener | None = None
         self.last_error: str | None = None
         self.reloads = 0
 
@@ -86,22 +90,45 @@ class IndexHolder:
     def load(self) -> Generation:
         """Build a new Generation from the current snapshots and swap it in."""
         with self._reload_lock:
-            screener = Screener.load(self.engine)
-            gen = Generation(screener, snapshot_ids_of(screener), time.time())
-            self._current = gen  # the swap: one reference assignment
-            self.reloads += 1
-            self.last_error = None
-            return gen
+            return self._load()
+
+    def _load(self) -> Generation:
+        screener = Screener.load(self.engine)
+        gen = Generation(screener, snapshot_ids_of(screener), time.time())
+        self._current = gen  # the swap: one reference assignment
+        self.reloads += 1
+        self.last_error = None
+        return gen
 
     def reload_if_changed(self) -> bool:
         from compliance.store.snapshots import current_snapshot_ids
 
-        ids = current_snapshot_ids(self.engine)
-        gen = self._current
-        if gen is not None and ids == gen.snapshot_ids:
+        # Under the lock: a notice and the poller arriving together make one reload, and a
+        # notice during the first load is compared with what that load found.
+        with self._reload_lock:
+            ids = current_snapshot_ids(self.engine)
+            gen = self._current
+            if gen is not None and ids == gen.snapshot_ids:
+                return False
+            self._load()
+            return True
+
+    def start_listening(self) -> bool:
+        """Reload on PostgreSQL's NOTIFY of a new snapshot; False where there is none (SQLite):
+        polling alone then. Polling stays on as the safety net if the connection drops."""
+        from compliance.store.notify import SnapshotListener
+
+        if self._listener is not None:
+            return True
+        listener = SnapshotListener(self.engine, lambda: self._check("notify"))
+        if not listener.start():
             return False
-        self.load()
+        self._listener = listener
         return True
+
+    @property
+    def listening(self) -> bool:
+        return self._listener is not None and self._listener.listening.is_set()
 
     def start_polling(self, seconds: float) -> None:
         if seconds <= 0 or self._poller is not None:
@@ -113,18 +140,24 @@ class IndexHolder:
 
     def _poll(self, seconds: float) -> None:
         while not self._stop.wait(seconds):
-            try:
-                if self.reload_if_changed():
-                    log.info(
-                        "lists changed: index reloaded %s",
-                        self._current and self._current.snapshot_ids,
-                    )
-            except Exception as exc:  # keep serving the old index; say why on /readyz
-                self.last_error = f"{exc.__class__.__name__}: {exc}"
-                log.warning("index reload failed: %s", self.last_error)
+            self._check("poll")
+
+    def _check(self, by: str) -> None:
+        try:
+            if self.reload_if_changed():
+                log.info(
+                    "lists changed (%s): index reloaded %s",
+                    by,
+                    self._current and self._current.snapshot_ids,
+                )
+        except Exception as exc:  # keep serving the old index; say why on /readyz
+            self.last_error = f"{exc.__class__.__name__}: {exc}"
+            log.warning("index reload failed: %s", self.last_error)
 
     def stop(self) -> None:
         self._stop.set()
+        if self._listener is not None:
+            self._listener.stop()
 
 
 __all__ = ["Generation", "IndexHolder", "NotReady", "ScreeningError", "snapshot_ids_of"]

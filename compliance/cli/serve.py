@@ -31,6 +31,13 @@ def serve(
     ] = 50.0,
     burst: Annotated[int, typer.Option(help="Requests a key may send at once.")] = 200,
     poll: Annotated[float, typer.Option(help="Seconds between checks for updated lists.")] = 3.0,
+    listen: Annotated[
+        bool,
+        typer.Option(
+            help="PostgreSQL: reload as soon as an update commits (LISTEN/NOTIFY); "
+            "polling stays on as the safety net."
+        ),
+    ] = True,
     stale_days: Annotated[int, typer.Option(help="Flag lists older than this on /sources.")] = 30,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     db: DbOption = None,
@@ -59,6 +66,7 @@ def serve(
         rate_per_second=rate,
         rate_burst=burst,
         poll_seconds=poll,
+        listen=listen,
         stale_days=stale_days,
     )
     if settings.require_keys and not any(k.revoked_at is None for k in list_keys(engine)):

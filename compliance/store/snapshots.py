@@ -24,6 +24,7 @@ from compliance.store.models import (
     Snapshot,
     SourceRow,
 )
+from compliance.store.notify import notify_snapshot
 
 SHRINK_LIMIT = 0.5  # a new snapshot under half the size of the current one needs --force
 
@@ -164,6 +165,7 @@ def replace_snapshot(
                 last_error=None,
             )
         )
+        notify_snapshot(conn, key, snap_id)  # delivered at commit, with the snapshot
     return LoadResult(snap_id, len(records), previous_count, delta)
 
 

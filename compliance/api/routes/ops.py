@@ -36,6 +36,11 @@ async def readyz(request: Request) -> Response:
         "snapshots": gen.snapshot_ids,
         "entities": len(gen.screener.index.entities),
         "last_reload_error": holder.last_error,
+        # notify: this process is LISTENing on PostgreSQL for new snapshots right now
+        "reload": {
+            "notify": holder.listening,
+            "poll_seconds": request.app.state.settings.poll_seconds,
+        },
     }
     return json_response(body, gen)
 
