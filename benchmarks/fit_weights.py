@@ -98,7 +98,7 @@ _OTHER_FORM = {
     "INC": "GmbH",
     "SA": "Ltd",
     "JSC": "GmbH",
-    "CORP": "Ltd",
+    "CORP": "GmbH",
     "CORPORATION": "S.A.",
 }
 _CONNECT = {"BIN", "IBN", "BINT", "OULD", "BEN"}

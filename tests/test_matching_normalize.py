@@ -53,6 +53,8 @@ def test_the_tables_are_well_formed():
     for name, key in (
         ("abbreviations.csv", "abbreviation"),
         ("legal_form_spellings.csv", "spelling"),
+        ("chinese_terms.csv", "chinese"),
+        ("descriptor_words.csv", "word"),
     ):
         rows = list(csv.DictReader(io.StringIO(data_file(name).read_text(encoding="utf-8"))))
         keys = [r[key].strip().lower() for r in rows]
@@ -87,6 +89,22 @@ def test_chinese_words_with_two_renderings_give_alternatives():
     forms = {f.tokens for f in normalize_name("中国电子科技集团公司").forms}
     assert ("china", "electronics", "technology", "group") in forms
     assert len(normalize_name("中国电子科技集团公司第十四研究所").forms) <= cjk.MAX_FORMS + 1
+
+
+def test_chinese_words_the_table_lacks_come_from_cc_cedict():
+    # 安徽 (a place: pinyin), 长城 (the Great Wall), 军工 (a common word: its English gloss)
+    forms = {f.tokens for f in normalize_name("安徽长城军工股份有限公司").forms}
+    assert ("anhui", "great", "wall", "military", "industry") in forms
+    assert ("anhui", "changcheng", "military", "industry") in forms
+    # the cheapest split, not the longest first word: 发展 中心, not 发展中 心
+    n = normalize_name("中国空气动力研究与发展中心")
+    assert n.tokens == ("china", "aerodynamics", "research", "and", "development", "center")
+
+
+def test_chinese_brand_names_and_their_pinyin():
+    forms = {f.tokens for f in normalize_name("商汤集团有限公司").forms}
+    assert ("sensetime", "group") in forms  # the English name the company uses
+    assert ("shangtang", "group") in forms  # and its pinyin, as some lists write it
 
 
 def test_chinese_person_names_read_family_name_first():

@@ -87,14 +87,7 @@ def test_legal_form_alone_is_never_a_match(screener):
     [
         "Trading International Group",
         "Kim Trading",
-        pytest.param(
-            "Global Trading Company Limited",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="fitted model: the weak alias GLOBAL TRADING GROUP scores 87.6 (the "
-                "generic_only weight the training data supports is small); issue 11",
-            ),
-        ),
+        "Global Trading Company Limited",
         "International Group Holdings",
     ],
 )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from compliance.datafiles import data_file
+from compliance.matching import cedict
 
 MAX_FORMS = 16  # alternative renderings of one name, at most
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -40,8 +42,11 @@ def _terms() -> tuple[dict[str, tuple[str, ...]], int]:
     text = data_file("chinese_terms.csv").read_text(encoding="utf-8")
     terms: dict[str, tuple[str, ...]] = {}
     for row in csv.DictReader(io.StringIO(text)):
+        chinese = row["chinese"].strip()
         renderings = tuple(r.strip() for r in (row["english"] or "").split("|"))
-        terms[row["chinese"].strip()] = renderings
+        if (row.get("note") or "").startswith("brand"):  # the lists write some in pinyin
+            renderings = tuple(dict.fromkeys((*renderings, "".join(_pinyin()(chinese)))))
+        terms[chinese] = renderings
     return terms, max(map(len, terms))
 
 
@@ -101,18 +106,56 @@ def _segments(text: str) -> list[tuple[str, ...]]:
                 out.append((f" {number} ",))
                 i = j
                 continue
-        for size in range(min(longest, len(text) - i), 0, -1):
-            renderings = terms.get(text[i : i + size])
-            if renderings is not None:
+        j = i
+        while j < len(text) and _HAN.match(text[j]) and not (j > i and text[j] == "第"):
+            j += 1
+        for word, renderings in _segment_run(text[i:j], terms, longest):
+            if renderings:
                 flush()
                 out.append(tuple(f" {r} " for r in renderings))
-                i += size
-                break
-        else:
-            run.append(ch)
-            i += 1
+            else:
+                run.append(word)
+        i = j
     flush()
     return out
+
+
+# Costs of a segmentation: curated terms are cheapest (three of them cost one dictionary word),
+# then dictionary words; a character
+# known to neither costs most (it becomes pinyin), so known words cover as much as they can.
+_COST_TERM, _COST_WORD, _COST_CHAR = 0.5, 1.5, 3.0
+
+
+def _segment_run(
+    run: str, terms: dict[str, tuple[str, ...]], longest: int
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The cheapest split of a run of Han characters into curated terms, CC-CEDICT words and
+    single characters (研究与发展中心: 研究 与 发展 中心, not 发展中 心), each with its renderings
+    (none for a single character known to neither)."""
+    n = len(run)
+    best: list[tuple[float, int, tuple[str, ...]]] = [(0.0, 0, ())] + [(math.inf, 0, ())] * n
+    reach = max(longest, cedict.longest_word())
+    for end in range(1, n + 1):
+        for size in range(1, min(reach, end) + 1):
+            word = run[end - size : end]
+            options = []
+            if word in terms:
+                options.append((_COST_TERM, terms[word]))
+            elif size > 1 and (hit := cedict.lookup(word)):
+                options.append((_COST_WORD, hit))
+            elif size == 1:
+                options.append((_COST_CHAR, ()))
+            for cost, renderings in options:
+                total = best[end - size][0] + cost
+                if total < best[end][0]:
+                    best[end] = (total, size, renderings)
+    out: list[tuple[str, tuple[str, ...]]] = []
+    end = n
+    while end > 0:
+        _cost, size, renderings = best[end]
+        out.append((run[end - size : end], renderings))
+        end -= size
+    return out[::-1]
 
 
 @lru_cache(maxsize=20_000)

@@ -104,12 +104,13 @@ def numbers_of(tokens: tuple[str, ...]) -> set[str]:
 
 # Legal forms that name the same thing in another language or spelling (OOO = LLC, AO = JSC,
 # Co., Ltd. = Ltd); any other two forms conflict ("AG" vs "GmbH", "Ltd" vs "GmbH": different
-# companies in different countries). "Co." / "Company" says nothing of the form.
+# companies in different countries). "Co." / "Company" says nothing of the form, and the
+# English words for an incorporated company (Limited, Corporation, Incorporated) are used for
+# one another: Chinese 有限公司 is written "Co., Ltd." and "Corporation" alike.
 _SAME_FORMS = (
-    "ltd limited coltd",
+    "ltd limited coltd corp corporation inc incorporated",
     "llc ooo tov",
     "jsc ao oao ojsc pao pjsc zao cjsc",
-    "corp corporation inc incorporated",
     "sa sacv",
 )
 LEGAL_KIND = {form: forms.split()[0] for forms in _SAME_FORMS for form in forms.split()}
@@ -117,7 +118,8 @@ _NEUTRAL_FORMS = frozenset({"co", "company", "companies"})
 
 
 def legal_kinds(forms: tuple[str, ...]) -> set[str]:
-    return {LEGAL_KIND.get(f, f) for f in forms if f not in _NEUTRAL_FORMS}
+    lowered = (f.lower() for f in forms)  # classes are written LTD, JSC...
+    return {LEGAL_KIND.get(f, f) for f in lowered if f not in _NEUTRAL_FORMS}
 
 
 def legal_agreement(qforms: tuple[str, ...], cforms: tuple[str, ...]) -> tuple[float, float]:

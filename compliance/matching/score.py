@@ -331,7 +331,8 @@ def name_features(
     conflict = 0.0
     if q.legal_forms and c.legal_forms:
         agree, conflict = legal_agreement(q.legal_forms, c.legal_forms)
-        f["legal_form_agree" if agree else "legal_form_conflict"] = 1.0
+        if agree or conflict:  # "Co." alone says nothing of the form
+            f["legal_form_agree" if agree else "legal_form_conflict"] = 1.0
     if _has_number(qt) and _has_number(ct) and numbers_of(qt) != numbers_of(ct):
         f["number_conflict"] = 1.0
     if not q.latin:
