@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = ROOT / "data" / "match_weights.json"
 PAIRS = Path(__file__).resolve().parent / "data"
 PAIR_WEIGHT = 5.0  # a hand-labelled pair counts as this many generated rows
-L2 = 0.5
+L2 = 0.1
 # Rows near the decision are the ones that matter: per unlisted name its HARDEST candidates,
 # per varied listed name its true entity and its hardest other candidates (by the current model).
 HARD_NEGATIVES = 5

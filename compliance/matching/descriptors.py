@@ -1,8 +1,9 @@
 """Descriptor words: what a company's branch, office or arm adds to its name ("Rosneft Trade
 Dubai Branch", "Syriatel Trading", "Gazprom Group"). They say which part of a company, not
 which company, so an unmatched one is weighed as its own feature rather than as an unmatched
-name word. The words are data/descriptor_words.csv: descriptors ("Group", "Trading"), and
-anchors ("Branch", "Office") whose one or two words before them name a place.
+name word. The words are data/descriptor_words.csv: descriptors ("Group", "Trading"), places
+a company is named after where it is registered ("Zhejiang" Dahua), and anchors ("Branch",
+"Office") whose one or two words before them name a place.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ PLACE_WORDS = 2  # words before an anchor taken as its place: "Hong Kong Branch"
 @cache
 def _words() -> tuple[frozenset[str], frozenset[str]]:
     text = data_file("descriptor_words.csv").read_text(encoding="utf-8")
-    kinds: dict[str, set[str]] = {"anchor": set(), "descriptor": set()}
+    kinds: dict[str, set[str]] = {"anchor": set(), "descriptor": set(), "place": set()}
     for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
         word, kind = (row.get("word") or "").strip().lower(), (row.get("kind") or "").strip()
         if not word or kind not in kinds:
-            raise ValueError(f"data/descriptor_words.csv line {line}: word, anchor|descriptor")
+            raise ValueError(
+                f"data/descriptor_words.csv line {line}: a word and its kind (anchor, "
+                "descriptor or place)"
+            )
         kinds[kind].add(word)
-    return frozenset(kinds["anchor"]), frozenset(kinds["descriptor"])
+    return frozenset(kinds["anchor"]), frozenset(kinds["descriptor"] | kinds["place"])
 
 
 def descriptor_positions(tokens: tuple[str, ...], unmatched: list[int]) -> set[int]:
