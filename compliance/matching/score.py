@@ -96,6 +96,7 @@ _SHORT_FOLDS = (("cks", "x"), ("ks", "x"), ("ph", "f"), ("w", "v"), ("q", "k"), 
                 ("c", "k"), ("z", "s"), ("y", "i"), ("j", "i"))  # fmt: skip
 
 
+@lru_cache(maxsize=100_000)
 def _short_fold(token: str) -> str:
     """A short word's spelling folded: letters transliteration writes either way."""
     for old, new in _SHORT_FOLDS:
@@ -216,6 +217,7 @@ _PATRONYMIC_ENDINGS = (
 )  # fmt: skip
 
 
+@lru_cache(maxsize=100_000)
 def is_patronymic(token: str) -> bool:
     """An East Slavic or Turkic patronymic by its ending (Ivanovich, Petrovna, Aliyev ogly)."""
     return len(token) > 5 and token.endswith(_PATRONYMIC_ENDINGS) or token in ("ogly", "oglu")
@@ -270,10 +272,13 @@ def name_features(
     # feature, not as unmatched name words: a branch or arm is named after the company.
     all_xq, all_xc = xq, xc  # generic-only agreement still counts descriptors as left over
     dq, dc = descriptor_positions(qt, xq), descriptor_positions(ct, xc)
-    xq, xc = [i for i in xq if i not in dq], [j for j in xc if j not in dc]
+    if dq or dc:
+        xq, xc = [i for i in xq if i not in dq], [j for j in xc if j not in dc]
     # Patronymics (IVANOVICH, OGLY) are often left out: weighed as their own feature.
-    pq, pc = [i for i in xq if is_patronymic(qt[i])], [j for j in xc if is_patronymic(ct[j])]
-    xq, xc = [i for i in xq if i not in pq], [j for j in xc if j not in pc]
+    pq = [i for i in xq if is_patronymic(qt[i])] if xq else []
+    pc = [j for j in xc if is_patronymic(ct[j])] if xc else []
+    if pq or pc:
+        xq, xc = [i for i in xq if i not in pq], [j for j in xc if j not in pc]
     patronymic = sum(tw[qt[i]] for i in pq) + sum(tw[ct[j]] for j in pc)
     left_q = sum(tw[qt[i]] for i in xq)
     left_c = sum(tw[ct[j]] for j in xc)
@@ -370,6 +375,9 @@ def _rejoin(tokens: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
     """Runs of two or three words of `tokens` that the `other` name writes as one word
     (ABDEL KARIM / ABDELKARIM, ABD AL RAHMAN / ABDULRAHMAN) joined into that word's spelling,
     when no word of the run is in the other name as it stands."""
+    long_words = [o for o in other if len(o) >= 6]
+    if not long_words:
+        return tokens
     present = set(other)
     out = list(tokens)
     i = 0
@@ -379,7 +387,9 @@ def _rejoin(tokens: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
             if len(run) < size or present.intersection(run):
                 continue
             joined = "".join(run)
-            best = max(((token_sim(joined, o)[0], o) for o in other if len(o) >= 6),
+            n = len(joined)
+            best = max(((token_sim(joined, o)[0], o) for o in long_words
+                        if o[0] == joined[0] and abs(len(o) - n) <= 3),
                        default=(0.0, ""))  # fmt: skip
             if best[0] >= JOIN_MIN and best[1] not in out:
                 out[i : i + size] = [joined]
