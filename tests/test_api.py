@@ -288,6 +288,10 @@ def test_health_ready_metrics_docs(client: TestClient) -> None:
     assert 'compliance_http_requests_total{method="POST",route="/v1/screen"' in text
     assert "compliance_http_request_seconds_bucket" in text
     assert 'compliance_list_age_days{source="us_ofac_sdn"}' in text
+    client.app.state.audit.flush()  # type: ignore[attr-defined]
+    text = client.get("/metrics").text
+    written = next(x for x in text.splitlines() if x.startswith("compliance_audit_written_total"))
+    assert int(written.split()[-1]) >= 1 and "compliance_audit_backlog 0" in text
     spec = client.get("/openapi.json").json()
     names = set(spec["components"]["schemas"])
     assert {"Query", "Match", "ScreenResponse", "BatchResponse"} <= names

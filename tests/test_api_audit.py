@@ -79,3 +79,75 @@ def _audit_rows(path: Path) -> list[dict[str, Any]]:
         out.append(row)
     con.close()
     return out
+
+
+def _fields(n: int) -> dict[str, Any]:
+    return {
+        "key_name": "k",
+        "channel": "api",
+        "query": {"name": f"Party {n}"},
+        "threshold": 85.0,
+        "snapshots": {"us_bis_dpl": 1},
+    }
+
+
+def _names(engine: Any) -> list[str]:
+    from sqlalchemy import select
+
+    from compliance.api.models import ScreeningAudit
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(ScreeningAudit.query).order_by(ScreeningAudit.id)).all()
+    return [r.query["name"] for r in rows]
+
+
+def test_writer_waits_and_retries_while_the_database_refuses(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from sqlalchemy import create_engine
+
+    from compliance.api.audit import AuditWriter
+    from compliance.api.models import ScreeningAudit
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'a.db'}")  # no tables yet: inserts fail
+    writer = AuditWriter(engine, capacity=5, spill_dir=tmp_path / "spill", linger=0)
+    producer = threading.Thread(target=lambda: [writer.record(**_fields(n)) for n in range(40)])
+    producer.start()
+    deadline = time.monotonic() + 10
+    while writer.failures < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    producer.join(timeout=1.0)
+    assert writer.failures >= 2 and "no such table" in (writer.last_error or "")
+    assert producer.is_alive() and writer.waits >= 1  # held back, not dropped
+    ScreeningAudit.__table__.create(engine)  # type: ignore[attr-defined]  # the database is back
+    producer.join(timeout=30)
+    assert not producer.is_alive()
+    writer.close()
+    assert _names(engine) == [f"Party {n}" for n in range(40)]
+    assert writer.written == 40 and not list((tmp_path / "spill").glob("*"))
+
+
+def test_records_unwritable_at_shutdown_are_written_at_the_next_start(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine
+
+    from compliance.api.audit import AuditWriter
+    from compliance.api.models import ScreeningAudit
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    spill = tmp_path / "spill"
+    writer = AuditWriter(engine, spill_dir=spill, linger=0)
+    for n in range(7):
+        writer.record(**_fields(n))
+    writer.close(timeout=2)
+    saved = list(spill.glob("*.jsonl"))
+    assert len(saved) == 1 and len(saved[0].read_text().splitlines()) == 7
+    ScreeningAudit.__table__.create(engine)  # type: ignore[attr-defined]
+    other = create_engine(f"sqlite:///{tmp_path / 'other.db'}")  # not its database: left alone
+    AuditWriter(other, spill_dir=spill).close()
+    assert list(spill.glob("*.jsonl")) == saved
+    again = AuditWriter(engine, spill_dir=spill)
+    again.record(**_fields(7))
+    again.close()
+    assert _names(engine) == [f"Party {n}" for n in range(8)]
+    assert not list(spill.iterdir())

@@ -5,6 +5,7 @@ sums the workers' counters."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -39,7 +40,9 @@ class Metrics:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(route).observe(seconds)
 
-    def render(self, list_ages: dict[str, float], reloads: int) -> tuple[bytes, str]:
+    def render(
+        self, list_ages: dict[str, float], reloads: int, audit: Any = None
+    ) -> tuple[bytes, str]:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             from prometheus_client import multiprocess
 
@@ -59,4 +62,16 @@ class Metrics:
             "# TYPE compliance_index_loads counter",
             f"compliance_index_loads_total {reloads}",
         ]
+        if audit is not None:  # this worker's audit writer
+            extra += [
+                "# HELP compliance_audit_backlog Screenings not yet written to the audit trail",
+                "# TYPE compliance_audit_backlog gauge",
+                f"compliance_audit_backlog {audit.backlog}",
+                "# HELP compliance_audit_written Screenings written to the audit trail",
+                "# TYPE compliance_audit_written counter",
+                f"compliance_audit_written_total {audit.written}",
+                "# HELP compliance_audit_write_failures Failed writes (the records were kept)",
+                "# TYPE compliance_audit_write_failures counter",
+                f"compliance_audit_write_failures_total {audit.failures}",
+            ]
         return body + ("\n".join(extra) + "\n").encode(), CONTENT_TYPE_LATEST

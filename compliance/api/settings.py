@@ -22,7 +22,11 @@ class Settings:
     rate_burst: int = 200
     poll_seconds: float = 3.0  # how often the snapshot ids are compared; 0 = never
     stale_days: int = 30  # a list older than this is flagged on /sources
+    gc_tune: bool = True  # freeze survivors of full collections (compliance.api.gctune)
+    gc_full_seconds: float = 600.0  # a complete collection this often (0: only on reload)
     audit: bool = True
+    audit_queue: int = 100_000  # screenings waiting to be written; when full, requests wait
+    audit_spill_dir: str | None = None  # unwritable records at shutdown (default: data folder)
     preload: bool = True  # build the index when the app starts (else on first use)
 
     def to_env(self) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from compliance.api import gctune
 from compliance.screening import Screener, ScreeningError
 
 log = logging.getLogger("compliance.api")
@@ -91,7 +92,9 @@ class IndexHolder:
             self._current = gen  # the swap: one reference assignment
             self.reloads += 1
             self.last_error = None
-            return gen
+        if self.reloads > 1 and gctune.installed():
+            gctune.full_collect()  # the old index's objects were frozen: let them go
+        return gen
 
     def reload_if_changed(self) -> bool:
         from compliance.store.snapshots import current_snapshot_ids

@@ -113,7 +113,7 @@ async def screen_page(
                 error = exc.detail
             audit = request.app.state.audit
             if audit is not None:
-                audit.record(
+                await audit.arecord(
                     key_name=who.name,
                     channel="web",
                     query=form,
