@@ -70,7 +70,9 @@ def create_app(engine_url: str | None = None, settings: Settings | None = None) 
     app.state.db_url = db_url
     app.state.holder = holder
     app.state.metrics = metrics
-    app.state.limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
+    app.state.limiter = RateLimiter(
+        settings.rate_per_second, settings.rate_burst, settings.rate_dir
+    )
     app.state.audit = None
     problems.install(app)
     _routes(app)

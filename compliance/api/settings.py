@@ -18,8 +18,9 @@ class Settings:
     max_upload_bytes: int = 1024 * 1024 * 1024  # order files and NDJSON streams
     max_batch: int = 1000  # parties per JSON batch
     max_name_chars: int = 1000
-    rate_per_second: float = 50.0  # per API key and worker process
+    rate_per_second: float = 50.0  # per API key, over all the worker processes
     rate_burst: int = 200
+    rate_dir: str | None = None  # the buckets shared by several workers (set by serve)
     poll_seconds: float = 3.0  # how often the snapshot ids are compared; 0 = never
     stale_days: int = 30  # a list older than this is flagged on /sources
     gc_tune: bool = True  # freeze survivors of full collections (compliance.api.gctune)
