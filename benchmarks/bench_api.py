@@ -5,7 +5,8 @@
 
 For each worker count: starts the real server (`compliance serve --workers N`) on a free
 loopback port, waits until every worker is ready, warms up, then runs three phases, each
-bounded in time (and so in count), half real listed names and half unlisted names:
+bounded in time (and so in count), over --names distinct names (20,000: as in production, most
+names are new to the server's caches), half real listed names and half unlisted names:
 
 1. closed loop: --clients concurrent clients each send the next POST /v1/screen as soon as the
    last one is answered (the most the server answers; latency is mostly queueing);
@@ -211,7 +212,7 @@ def _own_cpu() -> float:
 
 
 def bench(args: argparse.Namespace, db_url: str) -> list[dict[str, Any]]:
-    names = sample_names(db_url)
+    names = sample_names(db_url, args.names)
     cache = os.environ.get("COMPLIANCE_CACHE") or tempfile.mkdtemp(prefix="bench-api-cache-")
     ncpu = os.cpu_count() or 1
     server_cpus = set(range(max(1, ncpu - 1))) if args.pin and ncpu > 1 else None
@@ -277,6 +278,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--rate", type=float, default=400.0, help="screens/s of the paced phase")
     ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--names", type=int, default=20_000, help="distinct names (half listed)")
     ap.add_argument("--client", choices=["raw", "httpx"], default="raw")
     ap.add_argument("--pin", action="store_true", help="server and client on separate cores")
     ap.add_argument("--json", help="also write the figures here")

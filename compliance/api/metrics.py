@@ -43,7 +43,7 @@ class Metrics:
     def render(
         self, list_ages: dict[str, float], reloads: int, audit: Any = None
     ) -> tuple[bytes, str]:
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if os.path.isdir(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or ""):
             from prometheus_client import multiprocess
 
             reg = CollectorRegistry()
