@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import csv
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +50,48 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_server(db_url: str, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`compliance serve` in a subprocess on a free loopback port, ready; stopped with SIGINT.
+    Yields the base URL."""
+    import httpx
+
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    cmd = [sys.executable, "-m", "compliance.cli", "serve", "--port", str(port), "--db", db_url]
+    cmd += ["--poll", "0", "--log-level", "warning", *extra]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=root,
+        env=dict(os.environ, **(env or {})),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not become ready"
+            time.sleep(0.2)
+        yield base
+    finally:
+        stop_server(proc)
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return int(proc.returncode)

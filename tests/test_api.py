@@ -288,6 +288,10 @@ def test_health_ready_metrics_docs(client: TestClient) -> None:
     assert 'compliance_http_requests_total{method="POST",route="/v1/screen"' in text
     assert "compliance_http_request_seconds_bucket" in text
     assert 'compliance_list_age_days{source="us_ofac_sdn"}' in text
+    client.app.state.audit.flush()  # type: ignore[attr-defined]
+    text = client.get("/metrics").text
+    written = next(x for x in text.splitlines() if x.startswith("compliance_audit_written_total"))
+    assert int(written.split()[-1]) >= 1 and "compliance_audit_backlog 0" in text
     spec = client.get("/openapi.json").json()
     names = set(spec["components"]["schemas"])
     assert {"Query", "Match", "ScreenResponse", "BatchResponse"} <= names
@@ -296,6 +300,33 @@ def test_health_ready_metrics_docs(client: TestClient) -> None:
         "$ref": "#/components/schemas/Query"
     }
     assert client.get("/docs").status_code == 200
+
+
+def test_openapi_models_are_the_librarys(client: TestClient) -> None:
+    """The documented shapes are the library's dataclasses (the API adds envelope fields only),
+    and the answers have exactly the documented fields."""
+    from dataclasses import fields
+
+    from compliance.rules.chips import Classification
+    from compliance.screening import Match, Query
+    from compliance.store.snapshots import SourceStatus
+
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+
+    def props(name: str) -> set[str]:
+        return set(schemas[name]["properties"])
+
+    assert props("Query") == {f.name for f in fields(Query)}
+    assert props("Match") == {f.name for f in fields(Match)}
+    assert props("ScreenRequest") == props("Query") | {"threshold", "lists", "limit", "algorithm"}
+    assert props("SourceRow") == {f.name for f in fields(SourceStatus)} | {"age_days", "stale"}
+    rows = client.get("/v1/sources").json()["sources"]
+    assert rows and all(set(r) == props("SourceRow") for r in rows)
+    assert props("Classification") == {f.name for f in fields(Classification)}
+    answer = client.post("/v1/classify", json={"model": "NVIDIA H100 SXM"}).json()
+    assert set(answer) <= props("Classification")
+    match = client.post("/v1/screen", json={"name": "Mahan Airways"}).json()["matches"][0]
+    assert set(match) == props("Match")
 
 
 def test_screenings_are_audited(client: TestClient, loaded_engine: Any) -> None:

@@ -12,9 +12,13 @@ import pytest
 pytest.importorskip("mcp")
 
 from mcp import Client  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from compliance.api.mcp import build_server  # noqa: E402
+from compliance.api.models import ScreeningAudit  # noqa: E402
+from compliance.api.service import license as service_license  # noqa: E402
 from compliance.api.service import sources  # noqa: E402
+from compliance.orders import audit  # noqa: E402
 from compliance.orders.reader import FIELDS  # noqa: E402
 from compliance.screening import Query, Screener  # noqa: E402
 from tests.api_helpers import DECISIONS, ORDERS, engine_url  # noqa: E402
@@ -61,7 +65,15 @@ def test_mcp_tools(loaded_engine: Any) -> None:
     out = _json(order)
     assert [d["decision"] for d in out["decisions"]] == DECISIONS and out["run_id"]
     assert out["snapshots"]
-    assert _json(lic)["license_required"] is True
+    api_license = service_license(loaded_engine, None, "NVIDIA H100 SXM", "CN", on="2025-06-01")
+    assert _json(lic) == json.loads(json.dumps(api_license)) and api_license["license_required"]
+    run = audit.get_run(loaded_engine, out["run_id"])  # the same trail as `compliance check`
+    assert run is not None and run.user == "mcp" and run.line_count == len(DECISIONS)
+    with loaded_engine.connect() as conn:
+        rows = conn.execute(select(ScreeningAudit).where(ScreeningAudit.channel == "mcp")).all()
+    mine = [r for r in rows if r.query.get("name") == "Mahan Airways"]
+    assert mine and mine[-1].key_name == "mcp" and mine[-1].snapshots == body["snapshots"]
+    assert mine[-1].match_count == len(body["matches"])
     got = _json(srcs)
     expected = sources(loaded_engine, None, 30)["sources"]
     assert [s["source"] for s in got["sources"]] == [s["source"] for s in expected]

@@ -110,10 +110,11 @@ def test_screen_a_listed_name(page: Any, base_url: str, tmp_path: Path) -> None:
     page.goto(f"{base_url}/screen")
     name = page.get_by_label("Name")
     assert page.evaluate("document.activeElement.id") == "name"  # focus starts in the search box
-    name.fill("Mahan Airways")
+    page.keyboard.type("Mahan Airways", delay=20)  # typed, key by key
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "type"
-    page.get_by_label("Type").select_option("organization")
+    page.keyboard.type("org")  # the select follows the keys typed: organization
+    assert page.get_by_label("Type").input_value() == "organization"
     name.press("Enter")  # submit on Enter
     card = page.locator("article.card").first
     card.wait_for()
@@ -131,8 +132,16 @@ def test_screen_a_listed_name(page: Any, base_url: str, tmp_path: Path) -> None:
 def test_upload_orders_and_see_block(page: Any, base_url: str, tmp_path: Path) -> None:
     orders = write_orders(tmp_path / "orders.csv")
     page.goto(f"{base_url}/orders")
-    page.get_by_label("Order file").set_input_files(str(orders))
-    page.get_by_role("button", name="Check").click()
+    assert page.evaluate("document.activeElement.id") == "file"  # focus starts on the file
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")  # opens the file chooser, as for a keyboard user
+    chooser.value.set_files(str(orders))
+    for field in ("block", "review"):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == field
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Check"
+    page.keyboard.press("Enter")  # submits the upload
     table = page.locator("table#decisions")
     table.wait_for()
     block = table.locator("tbody tr.BLOCK")

@@ -12,10 +12,11 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
-from compliance.api import problems
+from compliance.api import gctune, problems
 from compliance.api.audit import AuditWriter
 from compliance.api.metrics import Metrics
 from compliance.api.middleware import Guard
@@ -37,7 +38,15 @@ def create_app(engine_url: str | None = None, settings: Settings | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.audit = AuditWriter(engine) if settings.audit else None
+        spill = Path(settings.audit_spill_dir) if settings.audit_spill_dir else None
+        app.state.audit = (
+            AuditWriter(engine, capacity=settings.audit_queue, spill_dir=spill)
+            if settings.audit
+            else None
+        )
+        if settings.gc_tune:
+            gctune.install()
+        maintenance = gctune.Maintenance(settings.gc_full_seconds if settings.gc_tune else 0)
         if settings.preload:
             threading.Thread(target=_first_load, args=(holder,), daemon=True).start()
         holder.start_polling(settings.poll_seconds)
@@ -47,6 +56,9 @@ def create_app(engine_url: str | None = None, settings: Settings | None = None) 
             yield
         finally:
             holder.stop()
+            maintenance.stop()
+            if settings.gc_tune:
+                gctune.uninstall()
             if app.state.audit is not None:
                 app.state.audit.close()
 
@@ -61,7 +73,9 @@ def create_app(engine_url: str | None = None, settings: Settings | None = None) 
     app.state.db_url = db_url
     app.state.holder = holder
     app.state.metrics = metrics
-    app.state.limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
+    app.state.limiter = RateLimiter(
+        settings.rate_per_second, settings.rate_burst, settings.rate_dir
+    )
     app.state.audit = None
     problems.install(app)
     _routes(app)

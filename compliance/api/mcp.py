@@ -5,8 +5,10 @@ index is loaded on the first call and reloaded when `compliance update` changed 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -44,8 +46,10 @@ def build_server(db_url: str, settings: Settings | None = None) -> MCPServer:
     engine = get_engine(db_url)
     settings = settings or Settings()
     holder = IndexHolder(engine)
-    writer = AuditWriter(engine) if settings.audit else None
+    spill = Path(settings.audit_spill_dir) if settings.audit_spill_dir else None
+    writer = AuditWriter(engine, spill_dir=spill) if settings.audit else None
     server = MCPServer("compliance", instructions=INSTRUCTIONS)
+    server.audit_writer = writer  # type: ignore[attr-defined]  # closed by run_stdio
 
     def generation() -> Generation:
         holder.reload_if_changed()  # one cheap query: the lists' current snapshot ids
@@ -83,7 +87,8 @@ def build_server(db_url: str, settings: Settings | None = None) -> MCPServer:
                 snapshots=gen.snapshot_ids,
                 result=result,
             )
-            writer.flush()
+            with contextlib.suppress(Exception):  # else kept: the writer's thread tries again
+                writer.flush()
         return result
 
     @server.tool()
@@ -139,4 +144,10 @@ def build_server(db_url: str, settings: Settings | None = None) -> MCPServer:
 
 
 def run_stdio(db_url: str) -> None:
-    build_server(db_url).run("stdio")
+    server = build_server(db_url)
+    try:
+        server.run("stdio")
+    finally:
+        writer = getattr(server, "audit_writer", None)
+        if writer is not None:
+            writer.close()

@@ -5,6 +5,7 @@ sums the workers' counters."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -14,7 +15,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0)
+BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0)
 
 
 class Metrics:
@@ -39,8 +40,10 @@ class Metrics:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(route).observe(seconds)
 
-    def render(self, list_ages: dict[str, float], reloads: int) -> tuple[bytes, str]:
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    def render(
+        self, list_ages: dict[str, float], reloads: int, audit: Any = None
+    ) -> tuple[bytes, str]:
+        if os.path.isdir(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or ""):
             from prometheus_client import multiprocess
 
             reg = CollectorRegistry()
@@ -59,4 +62,16 @@ class Metrics:
             "# TYPE compliance_index_loads counter",
             f"compliance_index_loads_total {reloads}",
         ]
+        if audit is not None:  # this worker's audit writer
+            extra += [
+                "# HELP compliance_audit_backlog Screenings not yet written to the audit trail",
+                "# TYPE compliance_audit_backlog gauge",
+                f"compliance_audit_backlog {audit.backlog}",
+                "# HELP compliance_audit_written Screenings written to the audit trail",
+                "# TYPE compliance_audit_written counter",
+                f"compliance_audit_written_total {audit.written}",
+                "# HELP compliance_audit_write_failures Failed writes (the records were kept)",
+                "# TYPE compliance_audit_write_failures counter",
+                f"compliance_audit_write_failures_total {audit.failures}",
+            ]
         return body + ("\n".join(extra) + "\n").encode(), CONTENT_TYPE_LATEST

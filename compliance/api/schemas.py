@@ -78,8 +78,16 @@ class LicenseRequest:
 
 
 @dataclass
+class SourceRow(SourceStatus):
+    """The library's SourceStatus of one list, plus its age and whether it is too old."""
+
+    age_days: float | None = None  # days since its own date (else since it was fetched)
+    stale: bool = False  # older than the service's stale_days
+
+
+@dataclass
 class SourcesResponse:
-    sources: list[SourceStatus]
+    sources: list[SourceRow]
     snapshots_in_use: dict[str, int]
     stale_after_days: int
 
@@ -93,5 +101,6 @@ __all__ = [
     "LicenseRequest",
     "ScreenRequest",
     "ScreenResponse",
+    "SourceRow",
     "SourcesResponse",
 ]

@@ -16,25 +16,57 @@ COOKIE = "compliance_key"
 
 
 class RateLimiter:
-    def __init__(self, rate: float, burst: int) -> None:
+    """A token bucket per key: `rate` requests/s, up to `burst` at once. With `shared_dir`
+    (set by `compliance serve --workers N`), the buckets are small files that every worker
+    process updates under a lock, so the limit holds per key whatever the worker count."""
+
+    def __init__(self, rate: float, burst: int, shared_dir: str | None = None) -> None:
         self.rate = rate
         self.burst = burst
+        self.shared_dir = shared_dir
         self._buckets: dict[str, tuple[float, float]] = {}
+        self._fds: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def take(self, key: str) -> float:
         """0 when allowed, else the seconds to wait."""
         if self.rate <= 0:
             return 0.0
-        now = time.monotonic()
+        now = time.monotonic()  # one clock for every process on the machine (Linux)
         with self._lock:
+            if self.shared_dir:
+                return self._take_shared(key, now)
             tokens, last = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens < 1.0:
-                self._buckets[key] = (tokens, now)
-                return (1.0 - tokens) / self.rate
-            self._buckets[key] = (tokens - 1.0, now)
-            return 0.0
+            tokens, wait = self._spend(tokens, last, now)
+            self._buckets[key] = (tokens, now)
+            return wait
+
+    def _spend(self, tokens: float, last: float, now: float) -> tuple[float, float]:
+        tokens = min(float(self.burst), tokens + max(0.0, now - last) * self.rate)
+        if tokens < 1.0:
+            return tokens, (1.0 - tokens) / self.rate
+        return tokens - 1.0, 0.0
+
+    def _take_shared(self, key: str, now: float) -> float:
+        import fcntl
+        import hashlib
+        import os
+        import struct
+
+        fd = self._fds.get(key)
+        if fd is None:
+            name = hashlib.sha256(key.encode()).hexdigest()[:32]
+            fd = os.open(os.path.join(str(self.shared_dir), name), os.O_RDWR | os.O_CREAT, 0o600)
+            self._fds[key] = fd
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            raw = os.pread(fd, 16, 0)
+            tokens, last = struct.unpack("dd", raw) if len(raw) == 16 else (self.burst, now)
+            tokens, wait = self._spend(tokens, last, now)
+            os.pwrite(fd, struct.pack("dd", tokens, now), 0)
+            return wait
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _token(request: Request) -> str | None:

@@ -4,6 +4,7 @@ Generation and plain inputs and returns the JSON the CLI would print, plus the s
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -92,6 +93,7 @@ def list_age_days(status: Any, now: datetime | None = None) -> float | None:
 
 
 def sources(engine: Engine, gen: Generation | None, stale_days: int) -> dict[str, Any]:
+    from compliance.api.schemas import SourceRow
     from compliance.sources import all_sources
     from compliance.store.snapshots import source_statuses
 
@@ -100,22 +102,21 @@ def sources(engine: Engine, gen: Generation | None, stale_days: int) -> dict[str
     rows = []
     for key in [*known, *[k for k in statuses if k not in known]]:
         s = statuses.get(key)
-        age = list_age_days(s) if s else None
-        rows.append(
-            {
-                "source": key,
-                "title": s.title if s else known[key].title,
-                "records": s.records if s else 0,
-                "data_date": s.data_date if s else None,
-                "fetched_at": s.fetched_at if s else None,
-                "sha256": s.sha256 if s else None,
-                "status": s.status if s else "never loaded",
-                "snapshot_id": s.snapshot_id if s else None,
-                "last_error": s.last_error if s else None,
-                "age_days": age,
-                "stale": age is not None and age > stale_days,
-            }
-        )
+        if s is None:
+            empty = dict.fromkeys(("data_date", "fetched_at", "sha256", "last_error"))
+            row = SourceRow(
+                **empty,
+                source=key,
+                title=known[key].title,
+                records=0,
+                status="never loaded",
+                snapshot_id=None,
+                last_attempt_at=None,
+            )
+        else:
+            age = list_age_days(s)
+            row = SourceRow(**asdict(s), age_days=age, stale=age is not None and age > stale_days)
+        rows.append(asdict(row))
     return {
         "sources": rows,
         "snapshots_in_use": gen.snapshot_ids if gen else {},

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
+from compliance.api import gctune
 from compliance.screening import Screener, ScreeningError
 
 if TYPE_CHECKING:
@@ -90,7 +91,13 @@ class IndexHolder:
     def load(self) -> Generation:
         """Build a new Generation from the current snapshots and swap it in."""
         with self._reload_lock:
-            return self._load()
+            gen = self._load()
+        self._release_old()
+        return gen
+
+    def _release_old(self) -> None:
+        if self.reloads > 1 and gctune.installed():
+            gctune.full_collect()  # the old index's objects were frozen: let them go
 
     def _load(self) -> Generation:
         screener = Screener.load(self.engine)
@@ -111,7 +118,8 @@ class IndexHolder:
             if gen is not None and ids == gen.snapshot_ids:
                 return False
             self._load()
-            return True
+        self._release_old()
+        return True
 
     def start_listening(self) -> bool:
         """Reload on PostgreSQL's NOTIFY of a new snapshot; False where there is none (SQLite):

@@ -27,7 +27,7 @@ def serve(
     max_batch: Annotated[int, typer.Option(help="Most parties in one JSON batch.")] = 1000,
     max_name: Annotated[int, typer.Option(help="Longest name, characters.")] = 1000,
     rate: Annotated[
-        float, typer.Option(help="Requests/s per API key and worker (0: none).")
+        float, typer.Option(help="Requests/s per API key, all workers together (0: none).")
     ] = 50.0,
     burst: Annotated[int, typer.Option(help="Requests a key may send at once.")] = 200,
     poll: Annotated[float, typer.Option(help="Seconds between checks for updated lists.")] = 3.0,
@@ -74,13 +74,15 @@ def serve(
             f"binding {host} requires API keys and there are none: "
             "run `compliance keys create NAME` first"
         )
-    os.environ[ENV] = settings.to_env()
     os.environ["COMPLIANCE_DB"] = resolve_url(db)
-    metrics_dir = None
+    metrics_dir = rate_dir = None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # the workers' counters are summed through files in one folder (prometheus_client)
         metrics_dir = tempfile.mkdtemp(prefix="compliance-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    if workers > 1 and rate > 0:  # one token bucket per key for all the workers
+        settings.rate_dir = rate_dir = tempfile.mkdtemp(prefix="compliance-rate-")
+    os.environ[ENV] = settings.to_env()
     typer.echo(
         f"serving on http://{host}:{port} ({workers} worker(s)); API docs at /docs"
         + ("; API keys required" if settings.require_keys else ""),
@@ -98,8 +100,9 @@ def serve(
             server_header=False,
         )
     finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
+        for folder in (metrics_dir, rate_dir):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def mcp(db: DbOption = None) -> None:

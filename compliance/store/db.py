@@ -24,7 +24,12 @@ if TYPE_CHECKING:
 
 ENV_VAR = "COMPLIANCE_DB"
 # The modules whose SQLModel classes are the tables of the database.
-MODEL_MODULES = ("compliance.store.models", "compliance.orders.models", "compliance.rules.models")
+MODEL_MODULES = (
+    "compliance.store.models",
+    "compliance.orders.models",
+    "compliance.rules.models",
+    "compliance.api.models",  # API keys and the service's screening audit trail
+)
 
 
 class DatabaseError(Exception):

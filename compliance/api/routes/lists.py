@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from compliance.api import service
 from compliance.api.keys import Caller
 from compliance.api.routes.common import generation, json_response
+from compliance.api.schemas import SourcesResponse
 from compliance.api.security import caller
 
 router = APIRouter(prefix="/v1", tags=["lists"])
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["lists"])
 @router.get(
     "/sources",
     summary="Each list: version, data date, fetch date, records, sha256",
-    response_model=dict[str, Any],
+    response_model=SourcesResponse,
 )
 async def sources(request: Request, _: Annotated[Caller, Depends(caller)]) -> Response:
     state = request.app.state

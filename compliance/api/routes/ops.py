@@ -54,7 +54,7 @@ async def metrics(request: Request) -> Response:
             service.sources, state.engine, None, state.settings.stale_days
         )
         ages = {r["source"]: r["age_days"] for r in rows["sources"] if r["age_days"] is not None}
-    body, ctype = state.metrics.render(ages, state.holder.reloads)
+    body, ctype = state.metrics.render(ages, state.holder.reloads, state.audit)
     return Response(body, media_type=ctype)
 
 

@@ -13,6 +13,7 @@ from compliance.api.keys import Caller
 from compliance.api.routes.common import json_response
 from compliance.api.schemas import ClassifyRequest, LicenseRequest
 from compliance.api.security import caller
+from compliance.rules.chips import Classification
 
 router = APIRouter(prefix="/v1", tags=["chip export rules"])
 
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/v1", tags=["chip export rules"])
 @router.post(
     "/classify",
     summary="ECCN 3A090 / 4A090 of an accelerator (model or figures)",
-    response_model=dict[str, Any],
+    response_model=Classification,
 )
 async def classify(
     body: ClassifyRequest, request: Request, _: Annotated[Caller, Depends(caller)]

@@ -38,8 +38,7 @@ NDJSON = "application/x-ndjson"
 SPOOL = 8 * 1024 * 1024
 
 
-def _record(
-    request: Request,
+def _audit_fields(
     who: Caller,
     channel: str,
     q: Query | None,
@@ -47,18 +46,30 @@ def _record(
     threshold: float,
     result: Any,
     error: str | None,
-) -> None:
+) -> dict[str, Any]:
+    return {
+        "key_name": who.name,
+        "channel": channel,
+        "query": asdict(q) if q else {},
+        "threshold": threshold,
+        "snapshots": gen.snapshot_ids,
+        "result": result,
+        "error": error,
+    }
+
+
+def _record(request: Request, who: Caller, *args: Any) -> None:
+    """From a worker thread: waits for room in the audit queue if it is full."""
     writer = request.app.state.audit
     if writer is not None:
-        writer.record(
-            key_name=who.name,
-            channel=channel,
-            query=asdict(q) if q else {},
-            threshold=threshold,
-            snapshots=gen.snapshot_ids,
-            result=result,
-            error=error,
-        )
+        writer.record(**_audit_fields(who, *args))
+
+
+async def _arecord(request: Request, who: Caller, *args: Any) -> None:
+    """From the event loop: never blocks it."""
+    writer = request.app.state.audit
+    if writer is not None:
+        await writer.arecord(**_audit_fields(who, *args))
 
 
 @router.post(
@@ -79,9 +90,9 @@ async def screen(
             algorithm=body.algorithm,
         )
     except Problem as exc:
-        _record(request, who, "api", body, gen, body.threshold, None, exc.detail)
+        await _arecord(request, who, "api", body, gen, body.threshold, None, exc.detail)
         raise
-    _record(request, who, "api", body, gen, body.threshold, result, None)
+    await _arecord(request, who, "api", body, gen, body.threshold, result, None)
     # orjson writes the library's dataclasses directly: the same JSON as to_dict(), faster
     out = ScreenResponse(
         result.query, result.matches, result.threshold, result.algorithm, gen.snapshot_ids

@@ -60,10 +60,13 @@ def mount_static(app: FastAPI) -> None:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
-def _render(request: Request, name: str, page: str, status: int = 200, **context: Any) -> Response:
+async def _render(
+    request: Request, name: str, page: str, status: int = 200, **context: Any
+) -> Response:
     state = request.app.state
     gen = state.holder.current if state.holder.ready else None
-    rows = service.sources(state.engine, gen, state.settings.stale_days)["sources"]
+    stale_days = state.settings.stale_days  # the lists' ages, read off the event loop
+    rows = (await run_in_threadpool(service.sources, state.engine, gen, stale_days))["sources"]
     stale = [r["source"] for r in rows if r["stale"]]
     return templates.TemplateResponse(
         request,
@@ -113,7 +116,7 @@ async def screen_page(
                 error = exc.detail
             audit = request.app.state.audit
             if audit is not None:
-                audit.record(
+                await audit.arecord(
                     key_name=who.name,
                     channel="web",
                     query=form,
@@ -122,7 +125,7 @@ async def screen_page(
                     result=result,
                     error=error,
                 )
-    return _render(
+    return await _render(
         request,
         "screen.html",
         "screen",
@@ -141,7 +144,7 @@ async def entity_page(request: Request, _: Officer, source: str, source_id: str)
             service.entity, request.app.state.engine, gen, source, source_id
         )
     except Problem as exc:
-        return _render(
+        return await _render(
             request,
             "screen.html",
             "screen",
@@ -151,12 +154,12 @@ async def entity_page(request: Request, _: Officer, source: str, source_id: str)
             max_name=1000,
             status=exc.status,
         )
-    return _render(request, "entity.html", "screen", e=out["entity"], snap=out["snapshot"])
+    return await _render(request, "entity.html", "screen", e=out["entity"], snap=out["snapshot"])
 
 
 @router.get("/orders")
 async def orders_page(request: Request, _: Officer) -> Response:
-    return _render(request, "orders.html", "orders")
+    return await _render(request, "orders.html", "orders")
 
 
 @router.post("/orders")
@@ -187,7 +190,7 @@ async def orders_upload(request: Request, who: Officer) -> Response:
         error = exc.detail
         if "workdir" in locals():
             shutil.rmtree(workdir, ignore_errors=True)
-        return _render(request, "orders.html", "orders", error=error, status=exc.status)
+        return await _render(request, "orders.html", "orders", error=error, status=exc.status)
     try:
         rows = []
         for k, line in enumerate(check.decision_lines()):
@@ -197,7 +200,7 @@ async def orders_upload(request: Request, who: Officer) -> Response:
         summary = check.summary()
     finally:
         check.close()
-    return _render(
+    return await _render(
         request,
         "orders.html",
         "orders",
@@ -239,12 +242,12 @@ async def sources_page(request: Request, _: Officer) -> Response:
     state = request.app.state
     gen = state.holder.current if state.holder.ready else None
     rows = await run_in_threadpool(service.sources, state.engine, gen, state.settings.stale_days)
-    return _render(request, "sources.html", "sources", sources=rows["sources"])
+    return await _render(request, "sources.html", "sources", sources=rows["sources"])
 
 
 @router.get("/login")
 async def login_page(request: Request, next: str = "/screen") -> Response:
-    return _render(request, "login.html", "", next=_safe_next(next))
+    return await _render(request, "login.html", "", next=_safe_next(next))
 
 
 @router.post("/login")
@@ -252,7 +255,7 @@ async def login(
     request: Request, key: Annotated[str, Form()], next: Annotated[str, Form()] = "/screen"
 ) -> Response:
     if verify(request.app.state.engine, key.strip()) is None:
-        return _render(
+        return await _render(
             request,
             "login.html",
             "",
