@@ -190,16 +190,31 @@ def _align(
 ) -> tuple[list[tuple[int, int, float, str]], list[int], list[int]]:
     """Greedy one-to-one alignment, most similar first (ties: nearest position). A person's
     names are not written abbreviations: REZA is not short for REZAEI."""
+    # Identical words first (only they are similar 1.0), then the others among what is left:
+    # the same pairs as one greedy pass over every pair, without comparing the words paired.
+    where: dict[str, list[int]] = {}
+    for j, b in enumerate(ct):
+        where.setdefault(b, []).append(j)
+    exact = sorted((abs(i - j), i, j) for i, a in enumerate(qt) for j in where.get(a, ()))
+    used_q: set[int] = set()
+    used_c: set[int] = set()
+    pairs: list[tuple[int, int, float, str]] = []
+    for _gap, i, j in exact:
+        if i not in used_q and j not in used_c:
+            used_q.add(i)
+            used_c.add(j)
+            pairs.append((i, j, 1.0, "exact"))
     cand: list[tuple[float, int, int, int, str]] = []
     for i, a in enumerate(qt):
+        if i in used_q:
+            continue
         for j, b in enumerate(ct):
+            if j in used_c:
+                continue
             s, how = token_sim(a, b)
             if s > 0 and not (person and how == "abbreviation"):
                 cand.append((-s, abs(i - j), i, j, how))
     cand.sort()
-    used_q: set[int] = set()
-    used_c: set[int] = set()
-    pairs: list[tuple[int, int, float, str]] = []
     for neg, _gap, i, j, how in cand:
         if i in used_q or j in used_c:
             continue
@@ -279,11 +294,11 @@ def name_features(
     pc = [j for j in xc if is_patronymic(ct[j])] if xc else []
     if pq or pc:
         xq, xc = [i for i in xq if i not in pq], [j for j in xc if j not in pc]
-    patronymic = sum(tw[qt[i]] for i in pq) + sum(tw[ct[j]] for j in pc)
-    left_q = sum(tw[qt[i]] for i in xq)
-    left_c = sum(tw[ct[j]] for j in xc)
+    patronymic = sum(tw[qt[i]] for i in pq) + sum(tw[ct[j]] for j in pc) if pq or pc else 0.0
+    left_q = sum(tw[qt[i]] for i in xq) if xq else 0.0
+    left_c = sum(tw[ct[j]] for j in xc) if xc else 0.0
     total = w_q + w_c + left_q + left_c
-    described = sum(tw[qt[i]] for i in dq) + sum(tw[ct[j]] for j in dc)
+    described = sum(tw[qt[i]] for i in dq) + sum(tw[ct[j]] for j in dc) if dq or dc else 0.0
     compact = _compact(q, c)
     f: dict[str, float] = {}
     if total > 0 and pairs:
@@ -375,9 +390,10 @@ def _rejoin(tokens: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
     """Runs of two or three words of `tokens` that the `other` name writes as one word
     (ABDEL KARIM / ABDELKARIM, ABD AL RAHMAN / ABDULRAHMAN) joined into that word's spelling,
     when no word of the run is in the other name as it stands."""
-    long_words = [o for o in other if len(o) >= 6]
+    mine = set(tokens)
+    long_words = [o for o in other if len(o) >= 6 and o not in mine]
     if not long_words:
-        return tokens
+        return tokens  # every long word of the other name is here as it stands
     present = set(other)
     out = list(tokens)
     i = 0
@@ -389,7 +405,8 @@ def _rejoin(tokens: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
             joined = "".join(run)
             n = len(joined)
             best = max(((token_sim(joined, o)[0], o) for o in long_words
-                        if o[0] == joined[0] and abs(len(o) - n) <= 3),
+                        if o[0] == joined[0] and abs(len(o) - n) <= 3
+                        and Levenshtein.distance(joined, o, score_cutoff=3) <= 3),
                        default=(0.0, ""))  # fmt: skip
             if best[0] >= JOIN_MIN and best[1] not in out:
                 out[i : i + size] = [joined]
