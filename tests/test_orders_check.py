@@ -19,7 +19,7 @@ from compliance.cli import app
 from compliance.lists_update import update_source
 from compliance.orders import audit
 from compliance.orders.accept import AcceptError, accept, load_acceptances
-from compliance.orders.decide import Thresholds
+from compliance.orders.decide import ScoreThresholds
 from compliance.orders.models import AcceptedMatch, CheckLine
 from compliance.orders.reader import FIELDS, RawRow
 from compliance.orders.run import CheckOptions, check_file, make_decider
@@ -59,7 +59,9 @@ def entity(url: str, source: str, name: str) -> Entity:
 
 def decide(url: str, block: float = 90, **values: str):  # noqa: ANN201
     decider = make_decider(
-        CheckOptions(db_url=url, mapping=IDENTITY, thresholds=Thresholds(block=block, review=80))
+        CheckOptions(
+            db_url=url, mapping=IDENTITY, thresholds=ScoreThresholds(block=block, review=80)
+        )
     )
     row = dict.fromkeys(FIELDS, "") | {"order_id": "T1"} | values
     return decider.decide_row(RawRow(7, row))

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from compliance.cli import app
 from compliance.lists_update import update_source
-from compliance.orders.decide import Thresholds
+from compliance.orders.decide import ScoreThresholds
 from compliance.orders.reader import FIELDS
 from compliance.orders.rescreen import rescreen
 from compliance.orders.run import CheckOptions, check_file, make_decider
@@ -124,6 +124,6 @@ def test_rescreen_reports_hits_on_added_entries_only(env: tuple[str, Path]) -> N
         engine,
         lambda: make_decider(CheckOptions(db_url=url)),
         run_ids=[rep.run_id],
-        thresholds=Thresholds(),
+        thresholds=ScoreThresholds(),
     )
     assert again.hits == [] and again.entries_checked == 0 and again.exit_code == 0

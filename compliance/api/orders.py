@@ -108,13 +108,13 @@ def check_orders(
     mapping: dict[str, str] | None = None,
     user: str = "api",
 ) -> OrderCheck:
-    from compliance.orders.decide import Thresholds
+    from compliance.orders.decide import ScoreThresholds
     from compliance.orders.reader import InputError
     from compliance.orders.run import CheckOptions, NoListsError, check_file
     from compliance.screening import ScreeningError
 
     try:
-        thresholds = Thresholds(block=block, review=review)
+        thresholds = ScoreThresholds(block=block, review=review)
         if lists:
             gen.screener_for(lists)  # an unknown list: a clear 422 now
     except (ValueError, ScreeningError) as exc:

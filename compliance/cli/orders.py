@@ -30,7 +30,7 @@ from compliance.cli.tables import (
 )
 from compliance.orders import accept as accept_mod
 from compliance.orders import audit as audit_mod
-from compliance.orders.decide import DECISIONS, Thresholds
+from compliance.orders.decide import DECISIONS, ScoreThresholds
 from compliance.orders.reader import InputError, load_mapping_file, parse_map_options
 from compliance.orders.rescreen import rescreen as rescreen_fn
 from compliance.orders.run import CheckOptions, CheckReport, NoListsError, check_file, make_decider
@@ -45,9 +45,9 @@ ReviewOpt = Annotated[
 ]
 
 
-def _thresholds(block: float, review: float) -> Thresholds:
+def _thresholds(block: float, review: float) -> ScoreThresholds:
     try:
-        return Thresholds(block=block, review=review)
+        return ScoreThresholds(block=block, review=review)
     except ValueError as exc:
         fail(str(exc))
 

@@ -43,7 +43,7 @@ DEFAULT_REVIEW = 80.0
 
 
 @dataclass(frozen=True)
-class Thresholds:
+class ScoreThresholds:
     block: float = DEFAULT_BLOCK
     review: float = DEFAULT_REVIEW
 
@@ -198,7 +198,7 @@ class Decider:
         license_fn: LicenseFn | None,
         unknown_item_error: type[Exception] | None,
         *,
-        thresholds: Thresholds | None = None,
+        thresholds: ScoreThresholds | None = None,
         accepted: Mapping[tuple[str, str, str], Acceptance] | None = None,
         on_date: date | None = None,
         mapping: Mapping[str, str] | None = None,
@@ -209,7 +209,7 @@ class Decider:
         self.screen = lru_cache(maxsize=CACHE_SIZE)(screen)
         self.license_fn = license_fn
         self.unknown_item_error = unknown_item_error
-        self.thresholds = thresholds or Thresholds()
+        self.thresholds = thresholds or ScoreThresholds()
         self.accepted = dict(accepted or {})
         self.on_date = on_date
         self.mapping = dict(mapping or {})

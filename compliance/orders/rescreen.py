@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from compliance.orders import audit
 from compliance.orders.accept import current_user
-from compliance.orders.decide import CLEAR, Decider, Thresholds
+from compliance.orders.decide import CLEAR, Decider, ScoreThresholds
 from compliance.orders.models import CheckRun, RescreenRun
 from compliance.store.models import Entity, Snapshot
 
@@ -105,13 +105,13 @@ def rescreen(
     decider_factory: Callable[[], Decider],
     *,
     run_ids: list[int] | None = None,
-    thresholds: Thresholds | None = None,
+    thresholds: ScoreThresholds | None = None,
     record: bool = True,
     user: str | None = None,
 ) -> RescreenReport:
     """`decider_factory()` builds a Decider over the current lists with these thresholds and
     the current acceptances (see run.make_decider); only its party screening is used."""
-    thresholds = thresholds or Thresholds()
+    thresholds = thresholds or ScoreThresholds()
     runs = _runs(engine, run_ids)
     snapshots = audit.snapshot_info(engine)
     ids = [r.id for r in runs if r.id is not None]

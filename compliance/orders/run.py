@@ -28,7 +28,7 @@ from compliance.orders.decide import (
     ERROR,
     Decider,
     LineResult,
-    Thresholds,
+    ScoreThresholds,
     load_embargoes,
 )
 from compliance.orders.reader import RawRow, open_orders
@@ -48,7 +48,7 @@ class NoListsError(Exception):
 class CheckOptions:
     db_url: str
     mapping: dict[str, str] = field(default_factory=dict)
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    thresholds: ScoreThresholds = field(default_factory=ScoreThresholds)
     on_date: date | None = None
     lists: list[str] | None = None
     workers: int = 1
