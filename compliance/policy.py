@@ -43,6 +43,11 @@ class Listing(Protocol):
     lists: list[str]
     fields: dict[str, Any]
 
+    @property
+    def compact_name(self) -> str:
+        """The name as the matcher compares it (legal forms set aside, no spaces)."""
+        ...
+
 
 MergeKey = Callable[[Listing], "tuple[str, ...] | None"]
 
@@ -176,14 +181,11 @@ def ofac_key(ent_num: Any) -> tuple[str, ...] | None:
     return ("ofac", number) if number else None
 
 
-def denial_order_key(name: str, effective_date: Any) -> tuple[str, ...] | None:
+def denial_order_key(entry: Listing, effective_date: Any) -> tuple[str, ...] | None:
     """A BIS denial order by the denied party's name and the order's date (dpl.txt and the
-    CSL's DPL rows)."""
-    # The matcher's normalisation sets legal forms aside ("GLOBE METALS AB" = "GLOBE METALS",
-    # which dpl.txt writes both ways); imported here, as only the index computes merge keys.
-    from compliance.matching.normalize import normalize_name
-
-    compact = normalize_name(name or "").compact
+    CSL's DPL rows). The name is the matcher's compact form, which sets legal forms aside
+    ("GLOBE METALS AB" = "GLOBE METALS", which dpl.txt writes both ways)."""
+    compact = entry.compact_name
     return ("dpl", compact, str(effective_date or "")) if compact else None
 
 

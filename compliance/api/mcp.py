@@ -39,8 +39,10 @@ def _tool_errors(fn: Any) -> Any:
 
 
 def build_server(db_url: str, settings: Settings | None = None) -> MCPServer:
+    from compliance.schema import register_tables
     from compliance.store.db import get_engine
 
+    register_tables()  # the audit trail, with every other layer's tables
     engine = get_engine(db_url)
     settings = settings or Settings()
     holder = IndexHolder(engine)

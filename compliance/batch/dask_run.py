@@ -71,10 +71,8 @@ class BatchReport:
 def snapshot_of(db_url: str) -> dict[str, Any]:
     """The list versions a run screens against: the index key and every current snapshot."""
     from compliance.matching.index import cache_key
-    from compliance.schema import register_tables
     from compliance.store.db import get_engine
 
-    register_tables()
     key, snaps = cache_key(get_engine(db_url))
     if not snaps:
         raise BatchError("no lists are loaded in this database; run `compliance update` first")
@@ -87,7 +85,6 @@ _SCREENER: dict[tuple[str, str], Any] = {}
 
 
 def _screener(db_url: str, key: str, lists: list[str] | None, cache_dir: str | None) -> Any:
-    from compliance.schema import register_tables
     from compliance.screening import Screener
     from compliance.store.db import get_engine
 
@@ -95,8 +92,7 @@ def _screener(db_url: str, key: str, lists: list[str] | None, cache_dir: str | N
     if found is None:
         if cache_dir:
             os.environ["COMPLIANCE_CACHE"] = cache_dir
-        register_tables()
-        found = Screener.load(get_engine(db_url), lists=lists)
+            found = Screener.load(get_engine(db_url), lists=lists)
         if found.index.key != key:
             raise BatchError(
                 f"the lists changed during the run (index {key} at the start, "

@@ -16,7 +16,7 @@ from compliance.cli.common import (
     guarded,
     print_json,
 )
-from compliance.cli.progress import progress_bar
+from compliance.cli.progress_bars import progress_bar
 from compliance.cli.tables import Col, fetched, list_date_cell, print_table, sha256_short
 from compliance.lists_update import SourceOutcome
 from compliance.sources import all_sources
@@ -93,7 +93,7 @@ def update(
 def _index_for_screening(engine: Engine) -> None:
     """Build (and cache) the screening index of the lists now current, so that the next
     `compliance screen` starts at once."""
-    from compliance.cli.progress import progress_bar
+    from compliance.cli.progress_bars import progress_bar
     from compliance.matching.index import load_index
 
     start = time.monotonic()

@@ -18,7 +18,7 @@ from compliance.cli.common import (
     guarded,
     print_json,
 )
-from compliance.cli.progress import progress_bar
+from compliance.cli.progress_bars import progress_bar
 from compliance.cli.tables import (
     Col,
     echo_decision,

@@ -24,7 +24,7 @@ from compliance.cli.common import (
     guarded,
     print_json,
 )
-from compliance.cli.progress import progress_bar, show_progress
+from compliance.cli.progress_bars import progress_bar, show_progress
 from compliance.cli.tables import Col, display_list, list_date_cell, print_table, snapshot_line
 from compliance.screen_file import InputFileError, count_rows, screen_rows
 from compliance.screening import (
@@ -70,7 +70,7 @@ def check_dob(dob: str) -> None:
 
 
 def _load_screener(db: str | None, lists: list[str] | None, algorithm: str) -> Screener:
-    from compliance.cli.progress import progress_bar
+    from compliance.cli.progress_bars import progress_bar
     from compliance.matching.index import cached_index, load_index
     from compliance.store.db import resolve_url
 

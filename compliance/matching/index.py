@@ -75,6 +75,11 @@ class EntityInfo:
     identifiers: list[tuple[str, str]] = field(default_factory=list)  # (type, number)
     group: int = -1  # entities that are the same listing published by several sources
 
+    @property
+    def compact_name(self) -> str:
+        """The listed name as the matcher compares it (what a policy's merge key may read)."""
+        return normalize_name(self.name or "").compact
+
 
 @dataclass(slots=True)
 class NameEntry:

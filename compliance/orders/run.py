@@ -34,9 +34,10 @@ from compliance.orders.decide import (
 from compliance.orders.reader import RawRow, open_orders
 from compliance.orders.writer import open_writer
 from compliance.progress import NO_PROGRESS, Progress
-from compliance.schema import register_tables
-from compliance.store.db import get_engine
+from compliance.store.db import get_engine, register_models
 
+# The tables an order check writes or reads besides the store's: its own and the rules' texts.
+TABLES = ("compliance.orders.models", "compliance.rules.models")
 PROGRESS_STEP = 100  # lines per progress report: often enough for the eye, cheap per line
 
 
@@ -80,7 +81,7 @@ def make_decider(opts: CheckOptions) -> Decider:
     """Everything a worker needs: the screener (loaded once), the chip rules, acceptances."""
     from compliance.screening import Query
 
-    register_tables()  # a library entry point: the database may be new
+    register_models(*TABLES)  # a library entry point: the database may be new
     engine = get_engine(opts.db_url)
     screener = _screener(opts.db_url, engine, opts.lists)
     review = opts.thresholds.review
@@ -290,7 +291,7 @@ def check_file(
     list is loaded, ValueError for a bad output name. `progress` gets task "check": lines done
     of about `orders.approx_rows`."""
     started = time.monotonic()
-    register_tables()  # a library entry point: the database may be new
+    register_models(*TABLES)  # a library entry point: the database may be new
     engine = get_engine(opts.db_url)
     snapshots = audit.snapshot_info(engine, opts.lists)
     if not snapshots:

@@ -739,7 +739,7 @@ def merge_key(entry: Listing) -> tuple[str, ...] | None:
     if codes & _OFAC_CODES:
         return ofac_key(entry.fields.get("entity_number"))
     if DPL_LIST.code in codes:
-        return denial_order_key(entry.name, entry.fields.get("start_date"))
+        return denial_order_key(entry, entry.fields.get("start_date"))
     return None
 
 
