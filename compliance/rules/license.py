@@ -21,12 +21,13 @@ from compliance.countries import country_name, to_iso2
 from compliance.rules.chips import Classification, classify_model
 from compliance.rules.country_groups import CountryGroups, load_groups
 from compliance.rules.dated import DatedRules, load_dated
+from compliance.sources import federal_register
+from compliance.sources.federal_register import ENTITY_LIST
 
 EMBARGO_CITES = {"CU": "15 CFR 746.2", "IR": "15 CFR 746.7", "KP": "15 CFR 746.4",
                  "SY": "15 CFR 746.9"}  # fmt: skip
 RUSSIA_BELARUS = {"RU", "BY"}
 ADVANCED = ("3A090.a", "3A090.b", "3A090.c", "4A090.a", "4A090.b")
-EL_SOURCE = "us_bis_entity_list_fr"
 
 
 class LicenseInputError(ValueError):
@@ -243,9 +244,12 @@ def _review_policy(
 
 
 def _on_entity_list(m: Any) -> bool:
-    if m.source == EL_SOURCE or any("Entity List" in x for x in m.lists):
+    """On the Entity List as its sources declare it: the sub-list of a source that republishes
+    it (the CSL), or the Federal Register rules that publish it."""
+    if ENTITY_LIST.name in (m.sub_lists or []):
         return True
-    return any(s.get("source") == EL_SOURCE for s in (m.sources or []))
+    sources = {m.source, *(s.get("source") for s in (m.sources or []))}
+    return federal_register.KEY in sources
 
 
 def _entity_list(d: LicenseDecision, end_user: str, engine: Engine | None, screener: Any) -> None:
