@@ -84,7 +84,7 @@ def update(
             )  # fmt: skip
     except ValueError as exc:
         fail(str(exc))
-    if any(o.ok and not o.unchanged for o in outcomes):  # new lists: index them now
+    if any(o.ok and not o.unchanged and not o.skipped for o in outcomes):  # new lists: index
         _index_for_screening(engine)
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
@@ -153,5 +153,5 @@ def sources(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(update)
+    app.command()(guarded(update))
     app.command()(guarded(sources))

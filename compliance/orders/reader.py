@@ -193,6 +193,8 @@ def open_orders(
     path: str | Path, mapping: Mapping[str, str] | None = None, fmt: str | None = None
 ) -> OrderFile:
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p} is a folder; give the file in it to read")
     if not p.is_file():
         raise InputError(f"{p}: no such file")
     kind = detect_format(p, fmt)
