@@ -105,13 +105,29 @@ class ScreenResult:
 
 
 @dataclass
+class Qualifier:
+    """What an identifier, country or birth date said about a candidate, and what it did to the
+    score: `effect` in points, or "decisive" (a matching identifier). `feature` and `weight`
+    name the fitted model's feature (default algorithm only)."""
+
+    field: str  # id, country, dob, type
+    detail: str
+    effect: float | str
+    feature: str | None = None
+    weight: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
 class _Scored:
     entity: int
     name_idx: int
     name_score: float
     detail: NameScore | None
     ofac_explanation: str = ""
-    qualifiers: list[dict[str, Any]] = field(default_factory=list)
+    qualifiers: list[Qualifier] = field(default_factory=list)
     score: float = 0.0
     id_match: str | None = None
     logit: float | None = None  # default algorithm: name evidence plus the qualifiers
@@ -245,23 +261,23 @@ class Screener:
                 if normalize_id(number) == norm and len(norm) >= 4:
                     sc.id_match = f"{typ} {number}"
                     sc.qualifiers.append(
-                        {
-                            "field": "id",
-                            "effect": "decisive",
-                            "detail": f"identifier {number} ({typ}) matches: the same party "
-                            "whatever the name says",
-                        }
+                        Qualifier(
+                            "id",
+                            f"identifier {number} ({typ}) matches: the same party whatever the "
+                            "name says",
+                            "decisive",
+                        )
                     )
                     sc.score = 100.0
                     return
             if ent.identifiers:
                 sc.qualifiers.append(
-                    {
-                        "field": "id",
-                        "effect": 0,
-                        "detail": f"identifier {ident} not among the listed ones (no effect: "
-                        "a party has many numbers)",
-                    }
+                    Qualifier(
+                        "id",
+                        f"identifier {ident} not among the listed ones (no effect: a party has "
+                        "many numbers)",
+                        0,
+                    )
                 )
         if country and ent.countries:
             if country in ent.countries:
@@ -297,16 +313,16 @@ class Screener:
         """One qualifier: its model weight added to the logit (default algorithm) or, for the
         ofac algorithm, `ofac_points` off a contradiction; the effect is said in points."""
         before = sc.score
-        entry: dict[str, Any] = {"field": field, "detail": detail}
+        qualifier = Qualifier(field, detail, 0.0)
         if sc.logit is not None:
             weight = load_model().weight(feature)
             sc.logit += weight
             sc.score = to_score(sc.logit)
-            entry |= {"feature": feature, "weight": weight}
+            qualifier.feature, qualifier.weight = feature, weight
         else:
             sc.score -= ofac_points
-        entry["effect"] = round(sc.score - before, 1)
-        sc.qualifiers.append(entry)
+        qualifier.effect = round(sc.score - before, 1)
+        sc.qualifiers.append(qualifier)
 
     def _merge(self, scored: list[_Scored], limit: int) -> list[Match]:
         idx = self.index
@@ -355,7 +371,7 @@ class Screener:
         else:
             name_expl = sc.ofac_explanation
             features = {"name_score": sc.name_score, "algorithm": "ofac"}
-        features["qualifiers"] = sc.qualifiers
+        features["qualifiers"] = [q.to_dict() for q in sc.qualifiers]
         if sc.id_match:
             features["identifier_match"] = sc.id_match
         kind = entry.kind.replace("_", " ")
@@ -363,9 +379,9 @@ class Screener:
         if entry.kind not in ("primary", "aka"):
             explanation = f"{kind} ({NAME_KIND_MEANING.get(entry.kind, entry.kind)}): {explanation}"
         for qual in sc.qualifiers:
-            effect = qual["effect"]
+            effect = qual.effect
             tag = f" ({effect:+g})" if isinstance(effect, (int, float)) and effect else ""
-            explanation += f"; {qual['detail']}{tag}"
+            explanation += f"; {qual.detail}{tag}"
         hits = [_hit(m) for m in members]
         deciding = max(hits, key=lambda h: DECISION_RANK[h.decision])  # members are ranked
         sub_lists = list(dict.fromkeys(name for h in hits for name in h.sub_lists))

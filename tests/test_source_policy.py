@@ -126,7 +126,7 @@ def test_a_sure_hit_blocks_the_order(registered: str, tmp_path: Path) -> None:
     assert ban["entry"] == f"{KEY}:T1" and ban["decision"] == "BLOCK"
     assert ban["list"] == "Test Sanctions List · Banned" and ban["sub_lists"] == ["Banned"]
     assert ban["category"] == "sanctions"
-    assert "(Test Sanctions List · Banned)" in ban["text"]
+    assert "(Test Sanctions List · Banned, organization)" in ban["text"]  # list and type
     # a sure match on its watch sub-list is looked at, not blocked: the sub-list's policy
     watch = next(r for r in lines[1]["reasons"] if r["kind"] == "party")
     assert watch["score"] == 100 and watch["decision"] == "REVIEW"

@@ -161,7 +161,7 @@ def _report_dict(r: CheckReport) -> dict[str, Any]:
                 "line": x.line,
                 "order_id": x.order_id,
                 "decision": x.decision,
-                "reasons": [y["text"] for y in x.reasons],
+                "reasons": [y.text for y in x.reasons],
             }
             for x in r.flagged
         ],
@@ -219,14 +219,14 @@ def _print_report(r: CheckReport, show_lines: bool) -> None:
         for x in r.flagged:
             shown = [
                 m for m in merge_reasons(x.reasons)
-                if m["decision"] != "CLEAR" or m["text"].startswith("ACCEPTED")
+                if m.decision != "CLEAR" or m.text.startswith("ACCEPTED")
             ]  # fmt: skip
             rows.append(
                 [
                     x.line,
                     x.order_id or "?",
                     x.decision,
-                    "\n".join("- " + shorten(m["text"]) for m in shown),
+                    "\n".join("- " + shorten(m.text) for m in shown),
                 ]
             )
         typer.echo("")

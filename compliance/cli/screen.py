@@ -213,6 +213,9 @@ def _print_result_table(matches: list[Any], threshold: float) -> None:
             else:
                 shown[key] = i
                 typer.echo(f"   license requirement: {requirement}; policy: {policy}")
+        notice = " ".join(str(m.fields.get("federal_register_notice") or "").split()).strip(", ")
+        if notice:
+            typer.echo(f"   Federal Register: {notice}")
         snap = m.snapshot or {}
         typer.echo(f"   snapshot: {snap.get('source')} #{snap.get('id')}: {snapshot_line(snap)}")
 

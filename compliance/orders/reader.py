@@ -17,18 +17,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
-FIELDS: tuple[str, ...] = (
-    "order_id",
-    "customer",
-    "customer_country",
-    "end_user",
-    "end_user_country",
-    "end_user_hq",
-    "destination",
-    "item",
-    "quantity",
-)
-PARTY_FIELDS = ("customer", "end_user")
+from compliance.orders.line import FIELDS, PARTY_FIELDS
+
 FORMATS = ("csv", "xlsx", "jsonl")
 MAX_CELL = 131_072  # characters, as the csv module's own field limit
 XLSX_MAX_ROWS = 1_048_576  # Excel's sheet size: no valid workbook has a row beyond it

@@ -23,6 +23,7 @@ from compliance.orders import audit
 from compliance.orders.accept import current_user
 from compliance.orders.decide import CLEAR, Decider, ScoreThresholds
 from compliance.orders.models import CheckRun, RescreenRun
+from compliance.orders.reasons import PartyReason, reason_from_dict
 from compliance.store.models import Entity, Snapshot
 
 ALL = "*"  # every entry of the source is new (the source was not loaded at the run's time)
@@ -155,9 +156,9 @@ def rescreen(
             continue
         for ln in audit.iter_lines(engine, rid):
             raised = {
-                (r.get("role"), r.get("entry"), r.get("decision"))
-                for r in ln.reasons
-                if r.get("kind") == "party"
+                (r.role, r.entry, r.decision)
+                for r in map(reason_from_dict, ln.reasons)
+                if isinstance(r, PartyReason)
             }
             for p in ln.parties:
                 parties[(p["name"], p.get("country") or "")].append(
@@ -172,9 +173,9 @@ def rescreen(
     report.parties_checked = len(parties)
     decider = decider_factory()
 
-    def is_new(rid: int, reason: dict[str, Any]) -> bool:
+    def is_new(rid: int, reason: PartyReason) -> bool:
         per = new_for_run[rid]
-        for entry in [reason["entry"], *reason.get("sources", [])]:
+        for entry in [reason.entry, *reason.sources]:
             src, _, sid = entry.partition(":")
             ents = per.get(src)
             if ents == ALL or (ents and sid in ents):
@@ -183,17 +184,19 @@ def rescreen(
 
     for (name, country), refs in sorted(parties.items()):
         reasons = [
-            r for r in decider._party_reasons("party", name, country) if r["decision"] != CLEAR
+            r
+            for r in decider.party_reasons("party", name, country)
+            if isinstance(r, PartyReason) and r.decision != CLEAR
         ]
         for reason in reasons:
             lines = [
                 {k: ref[k] for k in ("run_id", "line", "order_id", "role")}
                 for ref in refs
                 if is_new(ref["run_id"], reason)
-                and (ref["role"], reason["entry"], reason["decision"]) not in ref["raised"]
+                and (ref["role"], reason.entry, reason.decision) not in ref["raised"]
             ]
             if lines:
-                hit = {k: v for k, v in reason.items() if k not in ("role", "kind")}
+                hit = {k: v for k, v in reason.to_dict().items() if k not in ("role", "kind")}
                 hit["country"] = country
                 hit["lines"] = lines
                 hit["text"] = hit["text"].replace(" party ", " ", 1)

@@ -21,17 +21,11 @@ from typing import Any
 
 from compliance.orders import audit
 from compliance.orders.accept import current_user, load_acceptances
-from compliance.orders.decide import (
-    CACHE_SIZE,
-    CLEAR,
-    DECISIONS,
-    ERROR,
-    Decider,
-    LineResult,
-    ScoreThresholds,
-    load_embargoes,
-)
+from compliance.orders.decide import CLEAR, DECISIONS, ERROR, Decider, ScoreThresholds
+from compliance.orders.embargoes import load_embargoes
+from compliance.orders.items import CACHE_SIZE, ItemKey
 from compliance.orders.reader import RawRow, open_orders
+from compliance.orders.reasons import ItemReason, LineResult, PartyReason
 from compliance.orders.writer import open_writer
 from compliance.progress import NO_PROGRESS, Progress
 from compliance.store.db import get_engine, register_models
@@ -147,15 +141,15 @@ def _init_worker(opts: CheckOptions) -> None:
     _WORKER = make_decider(opts)
 
 
-def _lookup(parties: list[tuple[str, str]], items: list[tuple[str, str, str]]
-            ) -> tuple[list[list[Any]], list[list[dict[str, Any]]]]:  # fmt: skip
+def _lookup(parties: list[tuple[str, str]], items: list[ItemKey]
+            ) -> tuple[list[list[Any]], list[list[ItemReason]]]:  # fmt: skip
     """A worker's share of a window: screen these parties, decide these items' licenses."""
-    assert _WORKER is not None
+    assert _WORKER is not None and _WORKER.items is not None
     # each key comes here once (the parent caches the answers): skip the worker's own cache
     screen = getattr(_WORKER.screen, "__wrapped__", _WORKER.screen)
     return (
         [screen(name, country) for name, country in parties],
-        [_WORKER.license_reasons(key) for key in items],
+        [_WORKER.items.decide(key) for key in items],
     )
 
 
@@ -195,6 +189,10 @@ def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
             buf = []
     if buf:
         yield buf
+
+
+def _unknown_item(decider: Decider, key: ItemKey) -> bool:
+    return decider.items is not None and not decider.items.knows(key)
 
 
 def _init_forked(db_url: str) -> None:
@@ -240,7 +238,8 @@ def decide_rows(rows: Iterable[RawRow], opts: CheckOptions) -> Iterator[LineResu
                         cache.put(key, matches)
                         inflight.discard(key)
                     for key, reasons in zip(items, licensed, strict=True):
-                        decider._license_cache[key] = reasons
+                        assert decider.items is not None  # items are only asked for then
+                        decider.items.remember(key, reasons)
                         inflight.discard(key)
                 for raw, parsed in batch:
                     yield decider.decide_row(raw, parsed)
@@ -248,14 +247,14 @@ def decide_rows(rows: Iterable[RawRow], opts: CheckOptions) -> Iterator[LineResu
             for rows_ in _chunks(rows, window):
                 batch = [(r, decider.to_line(r)) for r in rows_]
                 parties: list[tuple[str, str]] = []
-                items: list[tuple[str, str, str]] = []
+                items: list[ItemKey] = []
                 for _, parsed in batch:
                     pkeys, ikey = decider.lookups(parsed)
                     for key in pkeys:
                         if key not in cache and key not in inflight:
                             inflight.add(key)
                             parties.append(key)
-                    if ikey and ikey not in decider._license_cache and ikey not in inflight:
+                    if ikey and _unknown_item(decider, ikey) and ikey not in inflight:
                         inflight.add(ikey)
                         items.append(ikey)
                 n = opts.workers * 2
@@ -335,8 +334,8 @@ def check_file(
             n += 1
             counts[result.decision] += 1
             for r in result.reasons:
-                if r["kind"] == "party" and r["decision"] != CLEAR:
-                    hits[(r["entry"], r["name"], r["list"], r["decision"])] += 1
+                if isinstance(r, PartyReason) and r.decision != CLEAR:
+                    hits[(r.entry, r.name, r.list_name, r.decision)] += 1
             if result.decision != CLEAR and len(flagged) < keep_flagged:
                 flagged.append(result)
             if writer is not None:
