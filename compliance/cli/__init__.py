@@ -20,7 +20,7 @@ COMMANDS: dict[str, str] = {
     "update": "lists",
     "sources": "lists",
     "screen": "screen",
-    "compare": "screen",
+    "compare": "compare",
     "classify": "rules",
     "license": "rules",
     "rules": "rules",
