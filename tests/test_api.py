@@ -408,12 +408,13 @@ def test_chunked_body_over_the_limit_is_413(loaded_engine: Any) -> None:
 
 
 def test_orders_check_reuses_the_warm_index(client: TestClient, tmp_path: Path) -> None:
-    from compliance.orders import run
+    from compliance.orders import deciders
 
     src = write_orders(tmp_path / "o.csv")
     client.post("/v1/orders/check", files={"file": ("o.csv", src.read_bytes(), "text/csv")})
     holder = client.app.state.holder  # type: ignore[attr-defined]
-    assert run._SCREENER is not None and run._SCREENER[1] is holder.current.screener
+    assert deciders._SCREENER is not None
+    assert deciders._SCREENER[1] is holder.current.screener
 
 
 def test_keys_cli(loaded_engine: Any) -> None:

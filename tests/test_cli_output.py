@@ -21,8 +21,9 @@ from typer.testing import CliRunner
 
 from compliance.cli import app
 from compliance.cli.tables import shorten
+from compliance.orders.deciders import CheckOptions
 from compliance.orders.reasons import PartyReason
-from compliance.orders.run import CheckOptions, check_file
+from compliance.orders.run import check_file
 from compliance.orders.writer import merge_reasons
 from compliance.rules.catalog import UnknownModelError, find_product
 from compliance.rules.license import determine_license

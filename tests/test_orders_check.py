@@ -20,10 +20,11 @@ from compliance.lists_update import update_source
 from compliance.orders import audit
 from compliance.orders.accept import AcceptError, accept, load_acceptances
 from compliance.orders.decide import ScoreThresholds
+from compliance.orders.deciders import CheckOptions, make_decider
 from compliance.orders.models import AcceptedMatch, CheckLine
 from compliance.orders.reader import FIELDS, RawRow
 from compliance.orders.reasons import reason_from_dict
-from compliance.orders.run import CheckOptions, check_file, make_decider
+from compliance.orders.run import check_file
 from compliance.rules.chips import classify_model
 from compliance.sources import all_sources
 from compliance.store.db import get_engine

@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 from compliance.cli import app
 from compliance.lists_update import update_source
 from compliance.orders.decide import ScoreThresholds
+from compliance.orders.deciders import CheckOptions, make_decider
 from compliance.orders.reader import FIELDS
 from compliance.orders.rescreen import rescreen
-from compliance.orders.run import CheckOptions, check_file, make_decider
+from compliance.orders.run import check_file
 from compliance.sources import all_sources
 from compliance.store.db import get_engine
 from tests.conftest import MIRROR, REFERENCE

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from compliance.matching.index import cache_key
+from compliance.orders.deciders import CheckOptions
 from compliance.orders.reader import FIELDS
-from compliance.orders.run import CheckOptions, check_file
+from compliance.orders.run import check_file
 from compliance.policy import BLOCK, REVIEW, ListPolicy, SubList
 from compliance.screening import Query, Screener
 from compliance.sources import all_sources, policy_of, register_source, unregister_source

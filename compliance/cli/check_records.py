@@ -21,8 +21,8 @@ from compliance.cli.orders import BlockOpt, ReviewOpt, print_snapshots, score_th
 from compliance.cli.tables import Col, echo_decision, fetched, print_table, sha256_short, shorten
 from compliance.orders import accept as accept_mod
 from compliance.orders import audit as audit_mod
+from compliance.orders.deciders import CheckOptions, make_decider
 from compliance.orders.rescreen import rescreen as rescreen_fn
-from compliance.orders.run import CheckOptions, make_decider
 from compliance.store.db import resolve_url
 
 

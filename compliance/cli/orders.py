@@ -30,8 +30,9 @@ from compliance.cli.tables import (
 )
 from compliance.orders import audit as audit_mod
 from compliance.orders.decide import DECISIONS, ScoreThresholds
+from compliance.orders.deciders import CheckOptions
 from compliance.orders.reader import InputError, load_mapping_file, parse_map_options
-from compliance.orders.run import CheckOptions, CheckReport, NoListsError, check_file
+from compliance.orders.run import CheckReport, NoListsError, check_file
 from compliance.orders.writer import merge_reasons
 from compliance.store.db import resolve_url
 
