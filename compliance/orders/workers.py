@@ -80,10 +80,6 @@ def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield buf
 
 
-def _unknown_item(decider: Decider, key: ItemKey) -> bool:
-    return decider.items is not None and not decider.items.knows(key)
-
-
 def _init_forked(db_url: str) -> None:
     # The decider came from the parent through fork; its connection pool must not be shared.
     get_engine(db_url).dispose(close=False)
@@ -113,51 +109,67 @@ def decide_rows(rows: Iterable[RawRow], opts: CheckOptions) -> Iterator[LineResu
     try:
         with ProcessPoolExecutor(opts.workers, mp_context=ctx, initializer=init,
                                  initargs=args) as pool:  # fmt: skip
-            cache = _PartyCache(decider.screen)
-            decider.screen = cache.get  # type: ignore[method-assign]  # workers keep theirs
-            window = max(opts.chunk * opts.workers * 2, 1)
-            pending: deque[tuple[list[tuple[RawRow, Any]], list[Any]]] = deque()
-            inflight: set[Any] = set()
-
-            def finish(item: tuple[list[tuple[RawRow, Any]], list[Any]]) -> Iterator[LineResult]:
-                batch, futures = item
-                for future, parties, items in futures:
-                    screened, licensed = future.result()
-                    for key, matches in zip(parties, screened, strict=True):
-                        cache.put(key, matches)
-                        inflight.discard(key)
-                    for key, reasons in zip(items, licensed, strict=True):
-                        assert decider.items is not None  # items are only asked for then
-                        decider.items.remember(key, reasons)
-                        inflight.discard(key)
-                for raw, parsed in batch:
-                    yield decider.decide_row(raw, parsed)
-
-            for rows_ in _chunks(rows, window):
-                batch = [(r, decider.to_line(r)) for r in rows_]
-                parties: list[tuple[str, str]] = []
-                items: list[ItemKey] = []
-                for _, parsed in batch:
-                    pkeys, ikey = decider.lookups(parsed)
-                    for key in pkeys:
-                        if key not in cache and key not in inflight:
-                            inflight.add(key)
-                            parties.append(key)
-                    if ikey and _unknown_item(decider, ikey) and ikey not in inflight:
-                        inflight.add(ikey)
-                        items.append(ikey)
-                n = opts.workers * 2
-                futures = [
-                    (pool.submit(_lookup, parties[k::n], items[k::n]), parties[k::n], items[k::n])
-                    for k in range(n)
-                    if parties[k::n] or items[k::n]
-                ]
-                pending.append((batch, futures))
+            window = _Window(decider, pool, opts.workers)
+            pending: deque[_Chunk] = deque()
+            for chunk in _chunks(rows, max(opts.chunk * opts.workers * 2, 1)):
+                pending.append(window.submit(chunk))
                 if len(pending) >= 3:
-                    yield from finish(pending.popleft())
+                    yield from window.finish(pending.popleft())
             while pending:
-                yield from finish(pending.popleft())
+                yield from window.finish(pending.popleft())
     finally:
         if forked:
             gc.unfreeze()
             _WORKER = None
+
+
+_Chunk = tuple[list[tuple[RawRow, Any]], list[Any]]  # (raw and parsed lines, their lookups)
+
+
+class _Window:
+    """The lookups a chunk of lines needs, sent to the workers (each key once, however often it
+    recurs or is already on its way), and the chunk's lines decided from the answers."""
+
+    def __init__(self, decider: Decider, pool: ProcessPoolExecutor, workers: int) -> None:
+        self.decider, self.pool, self.parts = decider, pool, workers * 2
+        self.cache = _PartyCache(decider.screen)
+        decider.screen = self.cache.get  # type: ignore[method-assign]  # workers keep theirs
+        self.inflight: set[Any] = set()
+
+    def submit(self, rows: list[RawRow]) -> _Chunk:
+        batch = [(r, self.decider.to_line(r)) for r in rows]
+        parties: list[tuple[str, str]] = []
+        items: list[ItemKey] = []
+        for _, parsed in batch:
+            pkeys, ikey = self.decider.lookups(parsed)
+            for key in pkeys:
+                if key not in self.cache and key not in self.inflight:
+                    self.inflight.add(key)
+                    parties.append(key)
+            if ikey and self._unknown_item(ikey) and ikey not in self.inflight:
+                self.inflight.add(ikey)
+                items.append(ikey)
+        n = self.parts
+        futures = [
+            (self.pool.submit(_lookup, parties[k::n], items[k::n]), parties[k::n], items[k::n])
+            for k in range(n)
+            if parties[k::n] or items[k::n]
+        ]
+        return batch, futures
+
+    def finish(self, chunk: _Chunk) -> Iterator[LineResult]:
+        batch, futures = chunk
+        for future, parties, items in futures:
+            screened, licensed = future.result()
+            for key, matches in zip(parties, screened, strict=True):
+                self.cache.put(key, matches)
+                self.inflight.discard(key)
+            for key, reasons in zip(items, licensed, strict=True):
+                assert self.decider.items is not None  # items are only asked for then
+                self.decider.items.remember(key, reasons)
+                self.inflight.discard(key)
+        for raw, parsed in batch:
+            yield self.decider.decide_row(raw, parsed)
+
+    def _unknown_item(self, key: ItemKey) -> bool:
+        return self.decider.items is not None and not self.decider.items.knows(key)
