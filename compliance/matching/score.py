@@ -199,39 +199,96 @@ def name_features(
     qt, ct = q.tokens, c.tokens
     pairs, xq, xc = _align(qt, ct)
     tw = {t: weight(t) for t in (*qt, *ct)}
-    matched = share_typo = share_sound = share_abbrev = evidence = rarest = 0.0
-    w_q = w_c = 0.0
-    all_common = True
-    initials = 0
+    w, out_pairs = _weigh(pairs, qt, ct, tw)
+    left_q = sum(tw[qt[i]] for i in xq)
+    left_c = sum(tw[ct[j]] for j in xc)
+    compact = _compact(q, c)
+    f = _overlap_features(w, left_q, left_c, len(pairs), compact)
+    if left_q:
+        f["query_unmatched"] = left_q / (w.w_q + left_q)
+    if left_c:
+        f["listed_unmatched_person" if person else "listed_unmatched"] = left_c / (w.w_c + left_c)
+    leftover_c = [ct[j] for j in xc if person is False or tw[ct[j]] >= COMMON_WEIGHT]
+    common_only = bool(pairs) and bool(xq or leftover_c) and w.all_common
+    if common_only:
+        f["generic_only"] = 1.0
+    if xq and xc and pairs:
+        f["both_leftover"] = 1.0
+    conflict = _form_features(q, c, pairs, f)
+    if compact:
+        f["compact"] = compact
+    detail = NameScore(
+        0.0,
+        out_pairs,
+        [qt[i] for i in xq],
+        [ct[j] for j in xc],
+        common_only=common_only,
+        features=f,
+        token_weights=tw,
+        # the same words (in any order, but a patronymic chain in its own), legal forms alike
+        identical=sorted(qt) == sorted(ct)
+        and not conflict
+        and bool(qt)
+        and "patronymic_order" not in f,
+    )
+    return f, detail
+
+
+@dataclass
+class _Weights:
+    """What the aligned words weigh: on each side, matched (times their similarity), and by how
+    they were matched."""
+
+    w_q: float = 0.0
+    w_c: float = 0.0
+    matched: float = 0.0
+    typo: float = 0.0
+    sound: float = 0.0
+    abbreviation: float = 0.0
+    evidence: float = 0.0
+    rarest: float = 0.0
+    initials: int = 0
+    all_common: bool = True
+
+
+def _weigh(
+    pairs: list[tuple[int, int, float, str]], qt: tuple[str, ...], ct: tuple[str, ...],
+    tw: dict[str, float],
+) -> tuple[_Weights, list[tuple[str, str, float, str]]]:  # fmt: skip
+    w = _Weights()
     out_pairs = []
     for i, j, s, how in pairs:
         wc = tw[ct[j]]
         if how == "initial":
             wq = wc = min(tw[qt[i]], wc) * 0.5
-            initials += 1
+            w.initials += 1
         else:
             wq = min(tw[qt[i]], wc * 1.5)  # a typo-made rare token is worth no more
-        all_common = all_common and wc < COMMON_WEIGHT
-        w_q += wq
-        w_c += wc
-        matched += s * (wq + wc)
-        evidence += s * wc
-        rarest = max(rarest, s * wc)
+        w.all_common = w.all_common and wc < COMMON_WEIGHT
+        w.w_q += wq
+        w.w_c += wc
+        w.matched += s * (wq + wc)
+        w.evidence += s * wc
+        w.rarest = max(w.rarest, s * wc)
         if "edit" in how:
-            share_typo += wq + wc
+            w.typo += wq + wc
         elif how == "sounds alike":
-            share_sound += wq + wc
+            w.sound += wq + wc
         elif how == "abbreviation":
-            share_abbrev += wq + wc
+            w.abbreviation += wq + wc
         out_pairs.append((qt[i], ct[j], s, how))
-    left_q = sum(tw[qt[i]] for i in xq)
-    left_c = sum(tw[ct[j]] for j in xc)
-    total = w_q + w_c + left_q + left_c
-    compact = _compact(q, c)
+    return w, out_pairs
+
+
+def _overlap_features(
+    w: _Weights, left_q: float, left_c: float, n_pairs: int, compact: float
+) -> dict[str, float]:
+    """How much of both names' weight the aligned words cover, and how they were matched."""
     f: dict[str, float] = {}
-    if total > 0 and pairs:
-        overlap = matched / total
-        lenient = matched / (w_q + w_c + 0.5 * (left_q + left_c))
+    total = w.w_q + w.w_c + left_q + left_c
+    if total > 0 and n_pairs:
+        overlap = w.matched / total
+        lenient = w.matched / (w.w_q + w.w_c + 0.5 * (left_q + left_c))
         if compact:  # the same letters once spaces are ignored: the words agree as spelt
             overlap, lenient = max(overlap, compact), max(lenient, compact)
         f["overlap"] = overlap
@@ -244,28 +301,27 @@ def name_features(
                     f["lenient_above_95"] = min((lenient - 0.95) / 0.05, 1.0)
         if overlap > 0.8:
             f["overlap_above_80"] = min((overlap - 0.8) / 0.2, 1.0)
-        f["evidence"] = min(evidence / EVIDENCE_FULL, 1.0)
-        f["rarest_word"] = min(rarest / RAREST_FULL, 1.0)
-        if share_typo:
-            f["typo_share"] = share_typo / total
-        if share_sound:
-            f["phonetic_share"] = share_sound / total
-        if share_abbrev:
-            f["abbreviation_share"] = share_abbrev / total
-        if initials:
-            f["initials_share"] = initials / len(pairs)
+        f["evidence"] = min(w.evidence / EVIDENCE_FULL, 1.0)
+        f["rarest_word"] = min(w.rarest / RAREST_FULL, 1.0)
+        if w.typo:
+            f["typo_share"] = w.typo / total
+        if w.sound:
+            f["phonetic_share"] = w.sound / total
+        if w.abbreviation:
+            f["abbreviation_share"] = w.abbreviation / total
+        if w.initials:
+            f["initials_share"] = w.initials / n_pairs
     elif compact:
         f["overlap"] = f["overlap_lenient"] = compact
-    if left_q:
-        f["query_unmatched"] = left_q / (w_q + left_q)
-    if left_c:
-        f["listed_unmatched_person" if person else "listed_unmatched"] = left_c / (w_c + left_c)
-    leftover_c = [ct[j] for j in xc if person is False or tw[ct[j]] >= COMMON_WEIGHT]
-    common_only = bool(pairs) and bool(xq or leftover_c) and all_common
-    if common_only:
-        f["generic_only"] = 1.0
-    if xq and xc and pairs:
-        f["both_leftover"] = 1.0
+    return f
+
+
+def _form_features(
+    q: NormName, c: NormName, pairs: list[tuple[int, int, float, str]], f: dict[str, float]
+) -> float:
+    """The names' shapes (one word, legal forms, numbers, script, word order) into `f`; the
+    legal forms' conflict, 0.0 when they agree or one name has none."""
+    qt, ct = q.tokens, c.tokens
     if len(qt) == 1:
         f["one_word_query"] = 1.0
         if len(ct) == 1 and pairs and qt[0] != ct[0]:
@@ -284,23 +340,7 @@ def name_features(
             f["word_order"] = disorder
             if CONNECTORS.intersection(qt) and CONNECTORS.intersection(ct):
                 f["patronymic_order"] = 1.0
-    if compact:
-        f["compact"] = compact
-    detail = NameScore(
-        0.0,
-        out_pairs,
-        [qt[i] for i in xq],
-        [ct[j] for j in xc],
-        common_only=common_only,
-        features=f,
-        token_weights=tw,
-        # the same words (in any order, but a patronymic chain in its own), legal forms alike
-        identical=sorted(qt) == sorted(ct)
-        and not conflict
-        and bool(qt)
-        and "patronymic_order" not in f,
-    )
-    return f, detail
+    return conflict
 
 
 def _has_number(tokens: tuple[str, ...]) -> bool:
