@@ -38,96 +38,134 @@ def build_index(
     progress: Progress = NO_PROGRESS,
 ) -> MatchIndex:
     # The ORM models (and sqlmodel) are needed only here, not to screen from the cache.
-    from sqlalchemy import String, func, select, type_coerce
+    from sqlalchemy import select
 
-    from compliance.store.models import Entity, EntityBirthDate, EntityIdentifier, EntityName
+    from compliance.store.models import Entity
 
-    entities: list[EntityInfo] = []
-    pos: dict[int, int] = {}
-    names: list[NameEntry] = []
-    snap_ids = list(snaps)
     with connected(bind) as conn:
-        # JSON columns come back as text and are decoded with orjson: much faster at this size.
-        for r in conn.execute(
-            select(
-                Entity.id,
-                Entity.source,
-                Entity.source_id,
-                Entity.entity_type,
-                Entity.name,
-                type_coerce(Entity.programs, String).label("programs"),
-                type_coerce(Entity.lists, String).label("lists"),
-                type_coerce(Entity.countries, String).label("countries"),
-                type_coerce(Entity.fields, String).label("fields"),
-                Entity.content_hash,
-                Entity.snapshot_id,
-            )
-            .where(Entity.snapshot_id.in_(snap_ids))
-            .order_by(Entity.id)
-        ):
-            pos[r.id] = len(entities)
-            fields = {k: v for k, v in (_json(r.fields) or {}).items() if k in KEEP_FIELDS and v}
-            entities.append(
-                EntityInfo(
-                    r.id,
-                    r.source,
-                    r.source_id,
-                    r.entity_type,
-                    r.name,
-                    _json(r.programs) or [],
-                    _json(r.lists) or [],
-                    _json(r.countries) or [],
-                    fields,
-                    r.content_hash,
-                    r.snapshot_id,
-                )
-            )
-        current = select(Entity.id).where(Entity.snapshot_id.in_(snap_ids))
-        total = conn.execute(
-            select(func.count()).select_from(EntityName).where(EntityName.entity_id.in_(current))
-        ).scalar_one()
-        progress.start("index", "indexing names", total=total)
-        for done, (eid, name, kind) in enumerate(
-            conn.execute(
-                select(EntityName.entity_id, EntityName.name, EntityName.kind)
-                .where(EntityName.entity_id.in_(current))
-                .order_by(EntityName.id)
-            ),
-            1,
-        ):
-            if done % 2000 == 0:
-                progress.update("index", completed=done)
-            if eid in pos and name:
-                person = entities[pos[eid]].type == "person"
-                for variant in name_variants(name):
-                    norm = normalize_name(variant)
-                    names.append(
-                        NameEntry(pos[eid], name, kind, norm.as_person() if person else norm)
-                    )
-        for eid, date in conn.execute(
-            select(EntityBirthDate.entity_id, EntityBirthDate.date)
-            .where(EntityBirthDate.entity_id.in_(current))
-            .order_by(EntityBirthDate.id)
-        ):
-            if eid in pos and date:
-                e = entities[pos[eid]]
-                e.births.append(date)
-                if date[:4].isdigit():
-                    e.birth_years.append(int(date[:4]))
-        by_id: dict[str, list[int]] = defaultdict(list)
-        for eid, typ, number in conn.execute(
-            select(EntityIdentifier.entity_id, EntityIdentifier.type, EntityIdentifier.number)
-            .where(EntityIdentifier.entity_id.in_(current))
-            .order_by(EntityIdentifier.id)
-        ):
-            if eid in pos and number:
-                entities[pos[eid]].identifiers.append((typ, number))
-                norm = normalize_id(number)
-                if len(norm) >= 4:
-                    by_id[norm].append(pos[eid])
-    index = _assemble(entities, names, dict(by_id), snaps, key)
+        entities = _read_entities(conn, list(snaps))
+        pos = {e.id: i for i, e in enumerate(entities)}
+        current = select(Entity.id).where(Entity.snapshot_id.in_(list(snaps)))
+        names = _read_names(conn, current, entities, pos, progress)
+        _read_births(conn, current, entities, pos)
+        by_id = _read_identifiers(conn, current, entities, pos)
+    index = _assemble(entities, names, by_id, snaps, key)
     progress.finish("index")
     return index
+
+
+def _read_entities(conn: Connection, snap_ids: list[int]) -> list[EntityInfo]:
+    from sqlalchemy import String, select, type_coerce
+
+    from compliance.store.models import Entity
+
+    entities: list[EntityInfo] = []
+    # JSON columns come back as text and are decoded with orjson: much faster at this size.
+    for r in conn.execute(
+        select(
+            Entity.id,
+            Entity.source,
+            Entity.source_id,
+            Entity.entity_type,
+            Entity.name,
+            type_coerce(Entity.programs, String).label("programs"),
+            type_coerce(Entity.lists, String).label("lists"),
+            type_coerce(Entity.countries, String).label("countries"),
+            type_coerce(Entity.fields, String).label("fields"),
+            Entity.content_hash,
+            Entity.snapshot_id,
+        )
+        .where(Entity.snapshot_id.in_(snap_ids))
+        .order_by(Entity.id)
+    ):
+        fields = {k: v for k, v in (_json(r.fields) or {}).items() if k in KEEP_FIELDS and v}
+        entities.append(
+            EntityInfo(
+                r.id,
+                r.source,
+                r.source_id,
+                r.entity_type,
+                r.name,
+                _json(r.programs) or [],
+                _json(r.lists) or [],
+                _json(r.countries) or [],
+                fields,
+                r.content_hash,
+                r.snapshot_id,
+            )
+        )
+    return entities
+
+
+def _read_names(
+    conn: Connection, current: Any, entities: list[EntityInfo], pos: dict[int, int],
+    progress: Progress,
+) -> list[NameEntry]:  # fmt: skip
+    """Every listed name, normalised (a person's as a person's), with its bracket-less variant."""
+    from sqlalchemy import func, select
+
+    from compliance.store.models import EntityName
+
+    total = conn.execute(
+        select(func.count()).select_from(EntityName).where(EntityName.entity_id.in_(current))
+    ).scalar_one()
+    progress.start("index", "indexing names", total=total)
+    names: list[NameEntry] = []
+    rows = conn.execute(
+        select(EntityName.entity_id, EntityName.name, EntityName.kind)
+        .where(EntityName.entity_id.in_(current))
+        .order_by(EntityName.id)
+    )
+    for done, (eid, name, kind) in enumerate(rows, 1):
+        if done % 2000 == 0:
+            progress.update("index", completed=done)
+        if eid in pos and name:
+            person = entities[pos[eid]].type == "person"
+            for variant in name_variants(name):
+                norm = normalize_name(variant)
+                names.append(NameEntry(pos[eid], name, kind, norm.as_person() if person else norm))
+    return names
+
+
+def _read_births(
+    conn: Connection, current: Any, entities: list[EntityInfo], pos: dict[int, int]
+) -> None:
+    from sqlalchemy import select
+
+    from compliance.store.models import EntityBirthDate
+
+    for eid, date in conn.execute(
+        select(EntityBirthDate.entity_id, EntityBirthDate.date)
+        .where(EntityBirthDate.entity_id.in_(current))
+        .order_by(EntityBirthDate.id)
+    ):
+        if eid in pos and date:
+            e = entities[pos[eid]]
+            e.births.append(date)
+            if date[:4].isdigit():
+                e.birth_years.append(int(date[:4]))
+
+
+def _read_identifiers(
+    conn: Connection, current: Any, entities: list[EntityInfo], pos: dict[int, int]
+) -> dict[str, list[int]]:
+    """Each entity's identifiers; and the entities by normalised number (4 characters or more)."""
+    from sqlalchemy import select
+
+    from compliance.store.models import EntityIdentifier
+
+    by_id: dict[str, list[int]] = defaultdict(list)
+    for eid, typ, number in conn.execute(
+        select(EntityIdentifier.entity_id, EntityIdentifier.type, EntityIdentifier.number)
+        .where(EntityIdentifier.entity_id.in_(current))
+        .order_by(EntityIdentifier.id)
+    ):
+        if eid in pos and number:
+            entities[pos[eid]].identifiers.append((typ, number))
+            norm = normalize_id(number)
+            if len(norm) >= 4:
+                by_id[norm].append(pos[eid])
+    return dict(by_id)
 
 
 def _json(value: Any) -> Any:
