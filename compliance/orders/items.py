@@ -84,27 +84,7 @@ class ItemRules:
             # the Entity List, with this run's thresholds and accepted matches.
             decision = self._rules(item, dest, hq or raw_hq or None)
         except Exception as exc:
-            if self.unknown_item_error and isinstance(exc, self.unknown_item_error):
-                hint = getattr(exc, "suggestions", None) or []
-                text = f"REVIEW item {item!r} is not in the product catalog"
-                if hint:
-                    text += f" (closest: {', '.join(map(str, hint[:3]))})"
-                return [
-                    ItemReason(
-                        decision=REVIEW,
-                        item=item,
-                        suggestions=[str(h) for h in hint[:5]],
-                        text=text,
-                    )
-                ]
-            return [
-                ItemReason(
-                    decision=REVIEW,
-                    item=item,
-                    text=f"REVIEW item {item!r}: the rules could not decide "
-                    f"({exc.__class__.__name__}: {exc})",
-                )
-            ]
+            return [self._undecided(item, exc)]
         cls = decision.classification
         eccn = getattr(cls, "eccn", None)
         tpp = getattr(cls, "tpp", None)
@@ -118,31 +98,16 @@ class ItemRules:
         desc = f"item {item!r} ECCN {eccn or 'none (not 3A090/4A090)'}"
         if tpp is not None:
             desc += f", TPP {tpp:,.0f}"
-        dest_name = country_name(dest)
         rule_reasons = json.loads(json.dumps(list(decision.reasons or []), default=str))
         if decision.license_required:
-            # the reasons that require the license; the others stay in "rules" for the record
-            needed = [r for r in rule_reasons if r.get("license_required", True)] or rule_reasons
-            return [
-                ItemReason(
-                    **base,
-                    decision=LICENSE_REQUIRED,
-                    cite="; ".join(dict.fromkeys(r["cite"] for r in needed if r.get("cite"))),
-                    rules=rule_reasons,
-                    text=f"LICENSE_REQUIRED {desc} to {dest_name}: "
-                    + "; ".join(
-                        f"{r['cite']}: {r.get('text', '')}" if r.get("cite") else r.get("text", "")
-                        for r in needed
-                    ),
-                )
-            ]
+            return [_license_required(base, desc, rule_reasons)]
         out: list[ItemReason] = [
             ItemReason(
                 **base,
                 decision=CLEAR,
                 rules=rule_reasons,
                 cite="; ".join(r.get("cite", "") for r in rule_reasons if r.get("cite")),
-                text=f"CLEAR {desc}: no license needed to {dest_name}",
+                text=f"CLEAR {desc}: no license needed to {country_name(dest)}",
             )
         ]
         if eccn and not hq and not raw_hq:
@@ -156,3 +121,38 @@ class ItemRules:
                 )
             )
         return out
+
+    def _undecided(self, item: str, exc: Exception) -> ItemReason:
+        """REVIEW: an item not in the catalog (with its closest names), or rules that failed."""
+        if self.unknown_item_error and isinstance(exc, self.unknown_item_error):
+            hint = getattr(exc, "suggestions", None) or []
+            text = f"REVIEW item {item!r} is not in the product catalog"
+            if hint:
+                text += f" (closest: {', '.join(map(str, hint[:3]))})"
+            return ItemReason(
+                decision=REVIEW, item=item, suggestions=[str(h) for h in hint[:5]], text=text
+            )
+        return ItemReason(
+            decision=REVIEW,
+            item=item,
+            text=f"REVIEW item {item!r}: the rules could not decide "
+            f"({exc.__class__.__name__}: {exc})",
+        )
+
+
+def _license_required(
+    base: dict[str, Any], desc: str, rule_reasons: list[dict[str, Any]]
+) -> ItemReason:
+    """LICENSE_REQUIRED with the rules that require it; the others stay in `rules`."""
+    needed = [r for r in rule_reasons if r.get("license_required", True)] or rule_reasons
+    return ItemReason(
+        **base,
+        decision=LICENSE_REQUIRED,
+        cite="; ".join(dict.fromkeys(r["cite"] for r in needed if r.get("cite"))),
+        rules=rule_reasons,
+        text=f"LICENSE_REQUIRED {desc} to {country_name(base['destination'])}: "
+        + "; ".join(
+            f"{r['cite']}: {r.get('text', '')}" if r.get("cite") else r.get("text", "")
+            for r in needed
+        ),
+    )
