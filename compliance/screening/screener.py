@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from compliance.matching.features import load_model
-from compliance.matching.index import EntityInfo, MatchIndex, load_index
+from compliance.matching.index import EntityInfo, MatchIndex, NameEntry, load_index
 from compliance.matching.normalize import MAX_TOKENS, NormName, normalize_id, normalize_name
 from compliance.matching.ofac import ofac_score
 from compliance.matching.retrieve import Retriever
@@ -175,30 +175,8 @@ class Screener:
         if sc.detail is not None:
             sc.logit = sc.detail.logit
         sc.score = sc.name_score
-        if ident:
-            norm = normalize_id(ident)
-            for typ, number in ent.identifiers:
-                if normalize_id(number) == norm and len(norm) >= 4:
-                    sc.id_match = f"{typ} {number}"
-                    sc.qualifiers.append(
-                        Qualifier(
-                            "id",
-                            f"identifier {number} ({typ}) matches: the same party whatever the "
-                            "name says",
-                            "decisive",
-                        )
-                    )
-                    sc.score = 100.0
-                    return
-            if ent.identifiers:
-                sc.qualifiers.append(
-                    Qualifier(
-                        "id",
-                        f"identifier {ident} not among the listed ones (no effect: a party has "
-                        "many numbers)",
-                        0,
-                    )
-                )
+        if ident and _identified(sc, ent, ident):
+            return
         if country and ent.countries:
             if country in ent.countries:
                 self._add_qualifier(
@@ -273,38 +251,8 @@ class Screener:
                 fields.setdefault(k, v)
         if not lists:
             lists = [idx.snapshots.get(ent.snapshot_id, {}).get("source", ent.source)]
-        if sc.detail is not None:
-            name_expl = sc.detail.describe()
-            features: dict[str, Any] = {
-                "name_score": sc.name_score,
-                "aligned": [
-                    {"query": a, "listed": b, "similarity": round(s, 3), "how": how}
-                    for a, b, s, how in sc.detail.pairs
-                ],
-                "query_only": sc.detail.extra_query,
-                "listed_only": sc.detail.extra_listed,
-                "legal_forms_ignored": list(entry.norm.legal_forms),
-                "model": model_features(sc.detail, sc.logit),
-                "token_weights": {t: round(w, 2) for t, w in sc.detail.token_weights.items()},
-                "matched_name_kind_meaning": NAME_KIND_MEANING.get(entry.kind, entry.kind),
-            }
-        else:
-            name_expl = sc.ofac_explanation
-            features = {"name_score": sc.name_score, "algorithm": "ofac"}
-        features["qualifiers"] = [q.to_dict() for q in sc.qualifiers]
-        if sc.id_match:
-            features["identifier_match"] = sc.id_match
-        kind = entry.kind.replace("_", " ")
-        explanation = f"{kind} name {entry.name!r} scored {sc.name_score:g}: {name_expl}"
-        if entry.kind not in ("primary", "aka"):
-            explanation = f"{kind} ({NAME_KIND_MEANING.get(entry.kind, entry.kind)}): {explanation}"
-        for qual in sc.qualifiers:
-            effect = qual.effect
-            tag = f" ({effect:+g})" if isinstance(effect, (int, float)) and effect else ""
-            explanation += f"; {qual.detail}{tag}"
         hits = [_hit(m) for m in members]
         deciding = max(hits, key=lambda h: DECISION_RANK[h.decision])  # members are ranked
-        sub_lists = list(dict.fromkeys(name for h in hits for name in h.sub_lists))
         return Match(
             source=ent.source,
             source_id=ent.source_id,
@@ -317,8 +265,8 @@ class Screener:
             lists=lists,
             countries=ent.countries,
             fields=fields,
-            explanation=explanation,
-            features=features,
+            explanation=_explanation(sc, entry),
+            features=_evidence(sc, entry),
             snapshot=idx.snapshots.get(ent.snapshot_id, {}),
             entity_id=ent.id,
             content_hash=ent.content_hash,
@@ -333,10 +281,67 @@ class Screener:
                 for m, h in zip(members, hits, strict=True)
             ],
             list_name=deciding.list_name,
-            sub_lists=sub_lists,
+            sub_lists=list(dict.fromkeys(name for h in hits for name in h.sub_lists)),
             decision=deciding.decision,
             category=deciding.category,
         )
+
+
+def _evidence(sc: _Scored, entry: NameEntry) -> dict[str, Any]:
+    """How the name scored (aligned words, the model's working) and what each qualifier did."""
+    if sc.detail is not None:
+        features: dict[str, Any] = {
+            "name_score": sc.name_score,
+            "aligned": [
+                {"query": a, "listed": b, "similarity": round(s, 3), "how": how}
+                for a, b, s, how in sc.detail.pairs
+            ],
+            "query_only": sc.detail.extra_query,
+            "listed_only": sc.detail.extra_listed,
+            "legal_forms_ignored": list(entry.norm.legal_forms),
+            "model": model_features(sc.detail, sc.logit),
+            "token_weights": {t: round(w, 2) for t, w in sc.detail.token_weights.items()},
+            "matched_name_kind_meaning": NAME_KIND_MEANING.get(entry.kind, entry.kind),
+        }
+    else:
+        features = {"name_score": sc.name_score, "algorithm": "ofac"}
+    features["qualifiers"] = [q.to_dict() for q in sc.qualifiers]
+    if sc.id_match:
+        features["identifier_match"] = sc.id_match
+    return features
+
+
+def _explanation(sc: _Scored, entry: NameEntry) -> str:
+    """One sentence: which listed name scored what and why, then each qualifier's effect."""
+    name_expl = sc.detail.describe() if sc.detail is not None else sc.ofac_explanation
+    kind = entry.kind.replace("_", " ")
+    explanation = f"{kind} name {entry.name!r} scored {sc.name_score:g}: {name_expl}"
+    if entry.kind not in ("primary", "aka"):
+        explanation = f"{kind} ({NAME_KIND_MEANING.get(entry.kind, entry.kind)}): {explanation}"
+    for qual in sc.qualifiers:
+        effect = qual.effect
+        tag = f" ({effect:+g})" if isinstance(effect, (int, float)) and effect else ""
+        explanation += f"; {qual.detail}{tag}"
+    return explanation
+
+
+def _identified(sc: _Scored, ent: EntityInfo, ident: str) -> bool:
+    """A listed identifier equal to the one given decides (score 100); one not among several
+    listed says nothing (a party has many numbers). True when it decided."""
+    norm = normalize_id(ident)
+    for typ, number in ent.identifiers:
+        if normalize_id(number) == norm and len(norm) >= 4:
+            sc.id_match = f"{typ} {number}"
+            detail = f"identifier {number} ({typ}) matches: the same party whatever the name says"
+            sc.qualifiers.append(Qualifier("id", detail, "decisive"))
+            sc.score = 100.0
+            return True
+    if ent.identifiers:
+        detail = (
+            f"identifier {ident} not among the listed ones (no effect: a party has many numbers)"
+        )
+        sc.qualifiers.append(Qualifier("id", detail, 0))
+    return False
 
 
 def _source_rank(source: str) -> tuple[int, str]:
