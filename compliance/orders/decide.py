@@ -92,6 +92,24 @@ def list_category(m: Any) -> tuple[str, str]:
     return m.decision or REVIEW, m.list_name or m.source
 
 
+def _hit_text(reason: PartyReason, m: Any, score: float, sure: bool) -> str:
+    """What a party hit decides and why: the entry, its list and type, the score; the license
+    terms and Federal Register notices when the list gives them."""
+    verb = "matches" if sure else "possibly matches"
+    text = (
+        f"{reason.decision} {reason.role} {reason.party!r} {verb} {reason.entry} {m.name!r} "
+        f"({reason.list_name}, {m.type}) score {_fmt_score(score)}"
+    )
+    if reason.decision == LICENSE_REQUIRED:
+        text += (
+            f"; license requirement: {reason.license_requirement or 'n/a'}"
+            f"; review policy: {reason.license_policy or 'n/a'}"
+        )
+    if reason.federal_register_notice:
+        text += f"; Federal Register: {reason.federal_register_notice}"
+    return text
+
+
 def _fmt_score(score: float) -> str:
     return f"{score:.1f}"
 
@@ -269,27 +287,12 @@ class Decider:
             federal_register_notice=notice or None,
             standard_order=fields.get("standard_order") or None,
         )
-        verb = "matches" if score >= self.thresholds.block else "possibly matches"
-        text = (
-            f"{decision} {role} {name!r} {verb} {entry} {m.name!r} ({list_name}, {m.type}) "
-            f"score {_fmt_score(score)}"
-        )
-        if decision == LICENSE_REQUIRED:
-            text += (
-                f"; license requirement: {reason.license_requirement or 'n/a'}"
-                f"; review policy: {reason.license_policy or 'n/a'}"
-            )
-        if notice:
-            text += f"; Federal Register: {notice}"
+        text = _hit_text(reason, m, score, score >= self.thresholds.block)
         acc = self._acceptance(pkey, m)
         if acc is not None and acc.still_valid:
             reason.accepted = {
-                "id": acc.id,
-                "by": acc.by,
-                "at": acc.at,
-                "reason": acc.reason,
-                "was": decision,
-            }
+                "id": acc.id, "by": acc.by, "at": acc.at, "reason": acc.reason, "was": decision
+            }  # fmt: skip
             reason.decision = CLEAR
             text = (
                 f"ACCEPTED {role} {name!r} is not {acc.source}:{acc.source_id} "
