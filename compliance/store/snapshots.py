@@ -111,28 +111,20 @@ def replace_snapshot(
         current = conn.execute(
             select(SourceRow.current_snapshot_id).where(SourceRow.key == key)
         ).scalar()
-        old_hashes: dict[str, str] = {}
-        previous_count = None
-        if current is not None:
-            for sid, h in conn.execute(
-                select(Entity.source_id, Entity.content_hash).where(Entity.snapshot_id == current)
-            ):
-                old_hashes[sid] = h
-            previous_count = len(old_hashes)
-            if not force and len(records) < previous_count * SHRINK_LIMIT:
-                raise ShrinkError(
-                    f"would shrink the list from {previous_count:,} to {len(records):,} records "
-                    "(more than half gone); previous snapshot kept. Re-run with --force if the "
-                    "publisher really removed them"
-                )
+        old_hashes = _current_hashes(conn, current)
+        previous_count = len(old_hashes) if current is not None else None
+        if (
+            previous_count is not None
+            and not force
+            and len(records) < previous_count * SHRINK_LIMIT
+        ):
+            raise ShrinkError(
+                f"would shrink the list from {previous_count:,} to {len(records):,} records "
+                "(more than half gone); previous snapshot kept. Re-run with --force if the "
+                "publisher really removed them"
+            )
         new_hashes = {r.source_id: record_hash(r) for r in records}
-        delta = Delta(
-            added=sorted(k for k in new_hashes if k not in old_hashes),
-            removed=sorted(k for k in old_hashes if k not in new_hashes),
-            changed=sorted(
-                k for k, h in new_hashes.items() if k in old_hashes and old_hashes[k] != h
-            ),
-        )
+        delta = _delta(old_hashes, new_hashes)
         snap_id = conn.execute(
             insert(Snapshot).values(
                 source=key,
@@ -165,6 +157,24 @@ def replace_snapshot(
             )
         )
     return LoadResult(snap_id, len(records), previous_count, delta)
+
+
+def _current_hashes(conn: Connection, snapshot_id: int | None) -> dict[str, str]:
+    """Entry id -> content hash of the current snapshot (empty when there is none)."""
+    if snapshot_id is None:
+        return {}
+    rows = conn.execute(
+        select(Entity.source_id, Entity.content_hash).where(Entity.snapshot_id == snapshot_id)
+    )
+    return {sid: h for sid, h in rows}
+
+
+def _delta(old: dict[str, str], new: dict[str, str]) -> Delta:
+    return Delta(
+        added=sorted(k for k in new if k not in old),
+        removed=sorted(k for k in old if k not in new),
+        changed=sorted(k for k, h in new.items() if k in old and old[k] != h),
+    )
 
 
 def _next_id(conn: Connection, table: Any) -> int:
