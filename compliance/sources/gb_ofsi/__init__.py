@@ -10,7 +10,8 @@ and row caps checked before any row is read).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from compliance.policy import BLOCK, Listing, ListPolicy, un_key
 from compliance.sources.base import ParsedList, ParseError, Source, SourceFile
@@ -46,24 +47,7 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
         max_unpacked=MAX_UNPACKED,
     )
     rows = ws.iter_rows(values_only=True, max_col=len(HEADER))
-    first = next(rows, None)
-    if not first or cell_text(first[0]) != "Last Updated":
-        raise ParseError(
-            f"row 1 should be 'Last Updated' and the list date, got "
-            f"{[cell_text(c) for c in (first or ())[:2]]}",
-            source=KEY,
-            file=FILE,
-            line=1,
-        )
-    data_date = read_dob(first[1]) if first[1] is not None else None
-    header = [cell_text(c) for c in next(rows, ())]
-    if header != HEADER:
-        raise ParseError(
-            f"row 2 is not the 36-column ConList header (got {header[:4]}...)",
-            source=KEY,
-            file=FILE,
-            line=2,
-        )
+    data_date = _read_header(rows)
     targets: dict[str, Target] = {}
     warnings: list[str] = []
     rows_read = 0
@@ -97,6 +81,28 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
         target.rows.append(row)
     records = [t.record(warnings) for t in targets.values()]
     return ParsedList(records, data_date=data_date, warnings=warnings, rows_read=rows_read)
+
+
+def _read_header(rows: Iterator[tuple[Any, ...]]) -> str | None:
+    """Rows 1 and 2: `Last Updated` with the list date, then the 36-column header. The date."""
+    first = next(rows, None)
+    if not first or cell_text(first[0]) != "Last Updated":
+        raise ParseError(
+            f"row 1 should be 'Last Updated' and the list date, got "
+            f"{[cell_text(c) for c in (first or ())[:2]]}",
+            source=KEY,
+            file=FILE,
+            line=1,
+        )
+    header = [cell_text(c) for c in next(rows, ())]
+    if header != HEADER:
+        raise ParseError(
+            f"row 2 is not the 36-column ConList header (got {header[:4]}...)",
+            source=KEY,
+            file=FILE,
+            line=2,
+        )
+    return read_dob(first[1]) if first[1] is not None else None
 
 
 def merge_key(entry: Listing) -> tuple[str, ...] | None:
