@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from compliance.matching.index import MatchIndex
-from compliance.matching.normalize import normalize_name
+from compliance.matching.normalize import NormName, normalize_name
 from compliance.matching.ofac import ofac_score
 from compliance.matching.retrieve import Retriever
 from compliance.matching.score import NameScore, score_names
@@ -61,20 +61,28 @@ def compare(
         "name2": b,
         "score": detail.score,
         "explanation": why,
-        "features": {
-            "aligned": [
-                {"name1": x, "name2": y, "similarity": round(s, 3), "how": how}
-                if forward
-                else {"name1": y, "name2": x, "similarity": round(s, 3), "how": how}
-                for x, y, s, how in detail.pairs
-            ],
-            "name1_only": detail.extra_query if forward else detail.extra_listed,
-            "name2_only": detail.extra_listed if forward else detail.extra_query,
-            "legal_forms_ignored": {"name1": list(na.legal_forms), "name2": list(nb.legal_forms)},
-            "weights": "token rarity in the loaded lists" if idf is not None else "equal",
-            "type": kind,
-            "model": model_features(detail, detail.logit),
-            "token_weights": {t: round(w, 2) for t, w in detail.token_weights.items()},
-        },
+        "features": _features(detail, na, nb, forward, idf is not None, kind),
         "algorithm": "default",
+    }
+
+
+def _features(
+    detail: NameScore, na: NormName, nb: NormName, forward: bool, by_rarity: bool,
+    kind: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The evidence, always as name1 against name2 whichever reading scored."""
+    return {
+        "aligned": [
+            {"name1": x, "name2": y, "similarity": round(s, 3), "how": how}
+            if forward
+            else {"name1": y, "name2": x, "similarity": round(s, 3), "how": how}
+            for x, y, s, how in detail.pairs
+        ],
+        "name1_only": detail.extra_query if forward else detail.extra_listed,
+        "name2_only": detail.extra_listed if forward else detail.extra_query,
+        "legal_forms_ignored": {"name1": list(na.legal_forms), "name2": list(nb.legal_forms)},
+        "weights": "token rarity in the loaded lists" if by_rarity else "equal",
+        "type": kind,
+        "model": model_features(detail, detail.logit),
+        "token_weights": {t: round(w, 2) for t, w in detail.token_weights.items()},
     }

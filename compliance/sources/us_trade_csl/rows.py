@@ -46,12 +46,8 @@ LIST_FIELDS = (
 _YES_NO = {"Y": True, "YES": True, "TRUE": True, "N": False, "NO": False, "FALSE": False}
 
 
-def row_record(
-    row: dict[str, Any], raw: dict[str, Any], where: str, warnings: list[str]
-) -> EntityRecord:
-    """One normalised row (text fields cleaned; list fields as lists; addresses as Address;
-    ids as dicts) -> an entity."""
-    sub_list = row["source"]
+def _sub_list_code(sub_list: str, where: str, warnings: list[str]) -> str | None:
+    """The sub-list's short code; a warning when it has none or no declared policy."""
     code = list_code(sub_list)
     if code is None:
         warnings.append(f"{where}: sub-list {sub_list!r} has no short code in parentheses")
@@ -60,6 +56,16 @@ def row_record(
             f"{where}: sub-list {sub_list!r} ({code}) has no declared policy in "
             "us_trade_csl.SUB_LISTS; its hits are REVIEW until it is declared"
         )
+    return code
+
+
+def row_record(
+    row: dict[str, Any], raw: dict[str, Any], where: str, warnings: list[str]
+) -> EntityRecord:
+    """One normalised row (text fields cleaned; list fields as lists; addresses as Address;
+    ids as dicts) -> an entity."""
+    sub_list = row["source"]
+    code = _sub_list_code(sub_list, where, warnings)
     kind = row["type"].lower()
     if kind and kind not in TYPES:
         warnings.append(f"{where}: unknown type {row['type']!r}, kept as unknown")
