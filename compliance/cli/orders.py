@@ -51,51 +51,79 @@ def score_thresholds(block: float, review: float) -> ScoreThresholds:
         fail(str(exc))
 
 
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write every line with its decision: .csv, .jsonl, .xlsx"),
+]
+OutputFormatOpt = Annotated[
+    str | None, typer.Option(help="csv, jsonl or xlsx (default: from --output's name).")
+]
+InputFormatOpt = Annotated[
+    str | None, typer.Option(help="csv, xlsx or jsonl (default: from the file name).")
+]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option("--map", help='FIELD="Source Column" (repeatable), e.g. customer="Sold-To".'),
+]
+MappingOpt = Annotated[
+    Path | None, typer.Option(help="Mapping file: JSON object or FIELD = Column lines.")
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option(help="Worker processes (default: all cores for big files).")
+]
+DateOpt = Annotated[
+    str | None, typer.Option("--date", help="Apply the rules in force on YYYY-MM-DD.")
+]
+ListsOpt = Annotated[
+    list[str] | None, typer.Option("--list", help="Screen against these sources only.")
+]
+AuditOpt = Annotated[bool, typer.Option("--audit/--no-audit", help="Record the run.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+SummaryOpt = Annotated[OutputFormat, typer.Option("--format", help="Summary: table or json")]
+
+
 def check(
     file: Annotated[Path, typer.Argument(help="Order file: .csv, .xlsx or .jsonl")],
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write every line with its decision: .csv, .jsonl, .xlsx",
-        ),
-    ] = None,
-    output_format: Annotated[
-        str | None, typer.Option(help="csv, jsonl or xlsx (default: from --output's name).")
-    ] = None,
-    input_format: Annotated[
-        str | None, typer.Option(help="csv, xlsx or jsonl (default: from the file name).")
-    ] = None,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option("--map", help='FIELD="Source Column" (repeatable), e.g. customer="Sold-To".'),
-    ] = None,
-    mapping: Annotated[
-        Path | None, typer.Option(help="Mapping file: JSON object or FIELD = Column lines.")
-    ] = None,
+    output: OutputOpt = None,
+    output_format: OutputFormatOpt = None,
+    input_format: InputFormatOpt = None,
+    map_: MapOpt = None,
+    mapping: MappingOpt = None,
     block_threshold: BlockOpt = 90.0,
     review_threshold: ReviewOpt = 80.0,
-    workers: Annotated[
-        int | None, typer.Option(help="Worker processes (default: all cores for big files).")
-    ] = None,
-    on_date: Annotated[
-        str | None, typer.Option("--date", help="Apply the rules in force on YYYY-MM-DD.")
-    ] = None,
-    lists: Annotated[
-        list[str] | None, typer.Option("--list", help="Screen against these sources only.")
-    ] = None,
-    record: Annotated[bool, typer.Option("--audit/--no-audit", help="Record the run.")] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    format: Annotated[OutputFormat, typer.Option("--format", help="Summary: table or json")] = (
-        OutputFormat.table
-    ),
+    workers: WorkersOpt = None,
+    on_date: DateOpt = None,
+    lists: ListsOpt = None,
+    record: AuditOpt = True,
+    quiet: QuietOpt = False,
+    format: SummaryOpt = OutputFormat.table,
     db: DbOption = None,
 ) -> None:
     """Decide every order line: BLOCK > LICENSE_REQUIRED > REVIEW > CLEAR (ERROR: unreadable).
 
     Exit status 0 when every line is CLEAR, 1 otherwise, 2 when the file cannot be checked."""
     thresholds = score_thresholds(block_threshold, review_threshold)
+    opts = _check_options(file, map_, mapping, thresholds, workers, on_date, lists, db)
+    try:
+        with progress_bar(quiet) as progress:
+            report = check_file(
+                file, opts, output=output, output_format=output_format,
+                input_format=input_format, record=record, progress=progress,
+            )  # fmt: skip
+    except (InputError, NoListsError, ValueError) as exc:
+        fail(str(exc), EXIT_ERROR)
+    if format == OutputFormat.json:
+        print_json(_report_dict(report))
+    else:
+        _print_report(report, show_lines=output is None)
+    raise typer.Exit(report.exit_code)
+
+
+def _check_options(
+    file: Path, map_: list[str] | None, mapping: Path | None, thresholds: ScoreThresholds,
+    workers: int | None, on_date: str | None, lists: list[str] | None, db: str | None,
+) -> CheckOptions:  # fmt: skip
+    """The options of a check, each checked now: one line and exit 2 for a bad one."""
     try:
         explicit = load_mapping_file(mapping) if mapping else {}
         explicit |= parse_map_options(map_ or [])
@@ -113,7 +141,7 @@ def check(
     if workers is None:
         big = file.is_file() and file.stat().st_size > 2_000_000
         workers = (os.cpu_count() or 1) if big else 1
-    opts = CheckOptions(
+    return CheckOptions(
         db_url=resolve_url(db),
         mapping=explicit,
         thresholds=thresholds,
@@ -121,24 +149,6 @@ def check(
         lists=lists or None,
         workers=max(1, workers),
     )
-    try:
-        with progress_bar(quiet) as progress:
-            report = check_file(
-                file,
-                opts,
-                output=output,
-                output_format=output_format,
-                input_format=input_format,
-                record=record,
-                progress=progress,
-            )
-    except (InputError, NoListsError, ValueError) as exc:
-        fail(str(exc), EXIT_ERROR)
-    if format == OutputFormat.json:
-        print_json(_report_dict(report))
-    else:
-        _print_report(report, show_lines=output is None)
-    raise typer.Exit(report.exit_code)
 
 
 def _report_dict(r: CheckReport) -> dict[str, Any]:
