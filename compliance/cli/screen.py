@@ -73,70 +73,73 @@ def _load_screener(db: str | None, lists: list[str] | None, algorithm: str) -> S
     return screener
 
 
+NameArg = Annotated[str | None, typer.Argument(help="The party's name.")]
+TypeOpt = Annotated[
+    str | None, typer.Option("--type", help="person, organization, vessel or aircraft")
+]
+CountryOpt = Annotated[str | None, typer.Option(help="Country (ISO code or name).")]
+DobOpt = Annotated[str | None, typer.Option(help="Date of birth: YYYY or YYYY-MM-DD.")]
+IdOpt = Annotated[str | None, typer.Option("--id", help="An identifier number.")]
+ListOpt = Annotated[
+    list[str] | None, typer.Option("--list", help="Only these sources (repeat or comma-separate).")
+]
+ThresholdOpt = Annotated[float, typer.Option(help="Minimum score, 0-100.")]
+LimitOpt = Annotated[int, typer.Option(help="At most this many matches per name.")]
+AlgorithmOpt = Annotated[Algorithm, typer.Option(help="default or ofac")]
+FormatOpt = Annotated[
+    ScreenFormat | None,
+    typer.Option("--format", help="table or json for a name; jsonl or csv for --file"),
+]
+FileOpt = Annotated[
+    Path | None,
+    typer.Option("--file", help="CSV, JSONL or Parquet with columns name[,type,country,dob,id]"),
+]
+WorkersOpt = Annotated[int, typer.Option(help="Processes (or Dask workers) for --file.")]
+EngineOpt = Annotated[
+    Engine, typer.Option(help="--file: local processes, or a Dask cluster (--output)")
+]
+OutputOpt = Annotated[
+    Path | None, typer.Option(help="--engine dask: results folder (partition files, resumable)")
+]
+SchedulerOpt = Annotated[
+    str | None, typer.Option(help="--engine dask: tcp://host:8786 (default: a LocalCluster)")
+]
+PartitionOpt = Annotated[int, typer.Option(help="--engine dask: rows per partition")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="--file: no progress bar on stderr.")]
+
+
 def screen(
-    name: Annotated[str | None, typer.Argument(help="The party's name.")] = None,
-    type: Annotated[
-        str | None, typer.Option("--type", help="person, organization, vessel or aircraft")
-    ] = None,
-    country: Annotated[str | None, typer.Option(help="Country (ISO code or name).")] = None,
-    dob: Annotated[str | None, typer.Option(help="Date of birth: YYYY or YYYY-MM-DD.")] = None,
-    id: Annotated[str | None, typer.Option("--id", help="An identifier number.")] = None,
-    list_: Annotated[
-        list[str] | None,
-        typer.Option("--list", help="Only these sources (repeat or comma-separate)."),
-    ] = None,
-    threshold: Annotated[float, typer.Option(help="Minimum score, 0-100.")] = DEFAULT_THRESHOLD,
-    limit: Annotated[int, typer.Option(help="At most this many matches per name.")] = 10,
-    algorithm: Annotated[Algorithm, typer.Option(help="default or ofac")] = Algorithm.default,
-    format: Annotated[
-        ScreenFormat | None,
-        typer.Option("--format", help="table or json for a name; jsonl or csv for --file"),
-    ] = None,
-    file: Annotated[
-        Path | None,
-        typer.Option(
-            "--file", help="CSV, JSONL or Parquet with columns name[,type,country,dob,id]"
-        ),
-    ] = None,
-    workers: Annotated[int, typer.Option(help="Processes (or Dask workers) for --file.")] = 1,
-    engine: Annotated[
-        Engine, typer.Option(help="--file: local processes, or a Dask cluster (--output)")
-    ] = Engine.local,
-    output: Annotated[
-        Path | None,
-        typer.Option(help="--engine dask: results folder (partition files, resumable)"),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="--engine dask: tcp://host:8786 (default: a LocalCluster)"),
-    ] = None,
-    partition_rows: Annotated[int, typer.Option(help="--engine dask: rows per partition")] = 20_000,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="--file: no progress bar on stderr.")
-    ] = False,
+    name: NameArg = None,
+    type: TypeOpt = None,
+    country: CountryOpt = None,
+    dob: DobOpt = None,
+    id: IdOpt = None,
+    list_: ListOpt = None,
+    threshold: ThresholdOpt = DEFAULT_THRESHOLD,
+    limit: LimitOpt = 10,
+    algorithm: AlgorithmOpt = Algorithm.default,
+    format: FormatOpt = None,
+    file: FileOpt = None,
+    workers: WorkersOpt = 1,
+    engine: EngineOpt = Engine.local,
+    output: OutputOpt = None,
+    scheduler: SchedulerOpt = None,
+    partition_rows: PartitionOpt = 20_000,
+    quiet: QuietOpt = False,
     db: DbOption = None,
 ) -> None:
     """Screen a name (or every row of --file) against the loaded lists.
 
     Exit status: 0 nothing matched, 1 something matched, 2 bad input or no lists loaded.
     """
-    if not 0 <= threshold <= 100:
-        fail(f"--threshold {threshold:g}: give a score between 0 and 100 (default 85)")
-    if limit < 1:
-        fail(f"--limit {limit}: give at least 1")
-    if workers < 1:
-        fail(f"--workers {workers}: give at least 1")
-    if dob is not None:
-        check_dob(dob)
-    if (name is None) == (file is None):
-        fail("give either a NAME or --file parties.csv")
+    _check_screen_options(name, file, dob, threshold, limit, workers)
     lists = _split_lists(list_)
     if engine == Engine.dask or output is not None:
         if file is None or output is None or engine != Engine.dask:
             fail("--engine dask needs --file and --output DIR (partitioned results)")
         raise typer.Exit(
             screen_dask(file, output, format, threshold, limit, lists, workers, scheduler,
-                         partition_rows, quiet, db)
+                        partition_rows, quiet, db)
         )  # fmt: skip
     if file is not None:
         fmt = format or ScreenFormat.jsonl
@@ -157,6 +160,22 @@ def screen(
     else:
         _print_result_table(result.matches, threshold)
     raise typer.Exit(EXIT_MATCH if result.matches else EXIT_CLEAR)
+
+
+def _check_screen_options(
+    name: str | None, file: Path | None, dob: str | None, threshold: float, limit: int,
+    workers: int,
+) -> None:  # fmt: skip
+    if not 0 <= threshold <= 100:
+        fail(f"--threshold {threshold:g}: give a score between 0 and 100 (default 85)")
+    if limit < 1:
+        fail(f"--limit {limit}: give at least 1")
+    if workers < 1:
+        fail(f"--workers {workers}: give at least 1")
+    if dob is not None:
+        check_dob(dob)
+    if (name is None) == (file is None):
+        fail("give either a NAME or --file parties.csv")
 
 
 def _print_result_table(matches: list[Any], threshold: float) -> None:
