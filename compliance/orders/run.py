@@ -90,11 +90,7 @@ def check_file(
         raise
     if writer is not None:
         writer.close()
-    warnings = []
-    if _snapshot_ids(audit.snapshot_info(engine, opts.lists)) != _snapshot_ids(snapshots):
-        warnings.append(
-            "a list was updated while this check ran; re-run it for one consistent set of lists"
-        )
+    warnings = _changed_meanwhile(engine, opts.lists, snapshots)
     if run_id is not None:
         audit.finish_run(engine, run_id, status="done", line_count=tally.lines,
                          counts=dict(tally.counts))  # fmt: skip
@@ -171,8 +167,16 @@ def _loaded_lists(engine: Engine, lists: list[str] | None) -> dict[str, dict[str
     return snapshots
 
 
-def _snapshot_ids(snapshots: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return {k: v["snapshot_id"] for k, v in snapshots.items()}
+def _changed_meanwhile(
+    engine: Engine, lists: list[str] | None, snapshots: dict[str, dict[str, Any]]
+) -> list[str]:
+    """A warning when a list was updated while the check ran (its lines saw two versions)."""
+    now = audit.snapshot_info(engine, lists)
+    if {k: v["snapshot_id"] for k, v in now.items()} == {
+        k: v["snapshot_id"] for k, v in snapshots.items()
+    }:
+        return []
+    return ["a list was updated while this check ran; re-run it for one consistent set of lists"]
 
 
 def _start_run(engine: Engine, path: str | Path, output: str | Path | None, orders: OrderFile,

@@ -125,23 +125,10 @@ def replace_snapshot(
             )
         new_hashes = {r.source_id: record_hash(r) for r in records}
         delta = _delta(old_hashes, new_hashes)
-        snap_id = conn.execute(
-            insert(Snapshot).values(
-                source=key,
-                fetched_at=fetched_at,
-                checked_at=fetched_at,
-                data_date=data_date,
-                data_date_from=data_date_from if data_date else None,
-                reader=reader,
-                sha256=combined_sha256(files),
-                files=files,
-                record_count=len(records),
-                status="current",
-                warnings=parsed.warnings[:1000],
-                delta={"added": delta.added, "removed": delta.removed, "changed": delta.changed},
-                meta=parsed.meta,
-            )
-        ).inserted_primary_key[0]
+        snap_id = _insert_snapshot(
+            conn, key, parsed, files, fetched_at, delta,
+            data_date=data_date, data_date_from=data_date_from, reader=reader,
+        )  # fmt: skip
         _insert_entities(conn, key, snap_id, records, new_hashes)
         if current is not None:
             _delete_snapshot_entities(conn, current)
@@ -157,6 +144,32 @@ def replace_snapshot(
             )
         )
     return LoadResult(snap_id, len(records), previous_count, delta)
+
+
+def _insert_snapshot(
+    conn: Connection, key: str, parsed: ParsedList, files: list[dict[str, Any]],
+    fetched_at: datetime, delta: Delta, *, data_date: str | None, data_date_from: str | None,
+    reader: str | None,
+) -> int:  # fmt: skip
+    return int(
+        conn.execute(
+            insert(Snapshot).values(
+                source=key,
+                fetched_at=fetched_at,
+                checked_at=fetched_at,
+                data_date=data_date,
+                data_date_from=data_date_from if data_date else None,
+                reader=reader,
+                sha256=combined_sha256(files),
+                files=files,
+                record_count=len(parsed.records),
+                status="current",
+                warnings=parsed.warnings[:1000],
+                delta={"added": delta.added, "removed": delta.removed, "changed": delta.changed},
+                meta=parsed.meta,
+            )
+        ).inserted_primary_key[0]
+    )
 
 
 def _current_hashes(conn: Connection, snapshot_id: int | None) -> dict[str, str]:
