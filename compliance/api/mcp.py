@@ -142,3 +142,8 @@ class Tools:
     def list_sources(self) -> dict[str, Any]:
         """The loaded lists: records, data date, fetch date, sha256, status, age."""
         return service.sources(self.engine, self._generation(), self.settings.stale_days)
+
+
+def run_stdio(db_url: str) -> None:
+    """`compliance mcp`: serve the tools on stdin/stdout until the client closes them."""
+    build_server(db_url).run("stdio")
