@@ -18,15 +18,13 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
-BLOCK, LICENSE_REQUIRED, REVIEW, CLEAR, ERROR = (
-    "BLOCK",
-    "LICENSE_REQUIRED",
-    "REVIEW",
-    "CLEAR",
-    "ERROR",
-)
+BLOCK: Final = "BLOCK"
+LICENSE_REQUIRED: Final = "LICENSE_REQUIRED"
+REVIEW: Final = "REVIEW"
+CLEAR: Final = "CLEAR"
+ERROR: Final = "ERROR"
 DECISIONS = (BLOCK, LICENSE_REQUIRED, REVIEW, CLEAR, ERROR)
 DECISION_RANK = {CLEAR: 0, REVIEW: 1, LICENSE_REQUIRED: 2, BLOCK: 3}
 HitDecision = Literal["BLOCK", "LICENSE_REQUIRED", "REVIEW"]
@@ -148,9 +146,10 @@ class ListPolicy:
 
 def _module_digest(fn: Callable[..., Any]) -> str:
     module = sys.modules.get(getattr(fn, "__module__", ""))
+    file = getattr(module, "__file__", None)
     try:
-        return hashlib.sha256(Path(module.__file__ or "").read_bytes()).hexdigest()[:12]
-    except (AttributeError, OSError, TypeError):
+        return hashlib.sha256(Path(file).read_bytes()).hexdigest()[:12] if file else ""
+    except OSError:
         return ""
 
 

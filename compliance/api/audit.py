@@ -65,7 +65,7 @@ class AuditWriter:
             log.error("screening audit queue full; a record was dropped")
 
     def _drain(self) -> list[dict[str, Any]]:
-        rows = []
+        rows: list[dict[str, Any]] = []
         while len(rows) < BATCH:
             try:
                 rows.append(self._q.get_nowait())

@@ -92,7 +92,7 @@ def _screener(db_url: str, key: str, lists: list[str] | None, cache_dir: str | N
     if found is None:
         if cache_dir:
             os.environ["COMPLIANCE_CACHE"] = cache_dir
-            found = Screener.load(get_engine(db_url), lists=lists)
+        found = Screener.load(get_engine(db_url), lists=lists)
         if found.index.key != key:
             raise BatchError(
                 f"the lists changed during the run (index {key} at the start, "

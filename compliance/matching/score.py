@@ -146,7 +146,7 @@ class NameScore:
             for feat in model.features
             if self.features.get(feat.name)
         ]
-        rows.sort(key=lambda r: -abs(r["contribution"]))
+        rows.sort(key=lambda r: -abs(float(r["contribution"])))
         return rows
 
 

@@ -13,7 +13,7 @@ A match between the review and block thresholds is REVIEW ("possible match") wha
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -320,7 +320,7 @@ class Decider:
                 found = acc
         return found
 
-    def _item_reasons(self, line: OrderLine) -> list[Reason]:
+    def _item_reasons(self, line: OrderLine) -> Sequence[Reason]:
         if self.items is None:
             return [
                 ItemReason(

@@ -163,7 +163,7 @@ def _missing_columns(conn: Connection) -> list[tuple[str, Any]]:
 
     insp = inspect(conn)
     existing = set(insp.get_table_names())
-    missing = []
+    missing: list[tuple[str, Any]] = []
     for name, table in SQLModel.metadata.tables.items():
         if name not in existing:
             continue
