@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from compliance.api.errors import Problem
 from compliance.api.settings import Settings
@@ -140,7 +141,9 @@ def entity(engine: Engine, gen: Generation, source: str, source_id: str) -> dict
         raise Problem(404, f"no loaded list named {source!r}; loaded: {loaded}")
     with engine.connect() as conn:
         row = conn.execute(
-            select(Entity).where(Entity.snapshot_id == snap, Entity.source_id == source_id)
+            select(Entity).where(
+                col(Entity.snapshot_id) == snap, col(Entity.source_id) == source_id
+            )
         ).first()
         if row is None:
             raise Problem(404, f"{source} snapshot {snap} has no entry {source_id!r}")
@@ -197,9 +200,9 @@ def classify(
         if model is not None:
             c = classify_model(model)
         else:
-            if bits is None:
+            if tops is None or bits is None:
                 raise Problem(422, "bits is required with tops", title="Invalid request")
-            c = classify_spec(tops, bits, die_area, datacenter)  # type: ignore[arg-type]
+            c = classify_spec(tops, bits, die_area, datacenter)
     except UnknownModelError as exc:
         raise Problem(404, str(exc), title="Unknown model") from None
     except ValueError as exc:

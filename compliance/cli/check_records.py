@@ -5,7 +5,7 @@ entries)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -49,7 +49,7 @@ def accept(
         rows = accept_mod.list_accepted(engine)
         current = accept_mod.load_acceptances(engine)
         valid = {a.id: a.still_valid for a in current.values()}
-        data = [
+        data: list[dict[str, Any]] = [
             {
                 "id": a.id,
                 "party": a.party,
@@ -58,7 +58,7 @@ def accept(
                 "by": a.accepted_by,
                 "at": a.accepted_at.isoformat(timespec="seconds"),
                 "reason": a.reason,
-                "status": "active" if valid.get(a.id, False) else "entry changed",
+                "status": "active" if a.id in valid and valid[a.id] else "entry changed",
             }
             for a in rows
         ]

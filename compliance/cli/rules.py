@@ -83,9 +83,9 @@ def classify(
         if model is not None:
             c = classify_model(model)
         else:
-            if bits is None:
+            if tops is None or bits is None:
                 fail("--bits is required with --tops")
-            c = classify_spec(tops, bits, die_area, datacenter)  # type: ignore[arg-type]
+            c = classify_spec(tops, bits, die_area, datacenter)
     except UnknownModelError as exc:
         fail(str(exc))
     except ValueError as exc:

@@ -211,7 +211,7 @@ class _Keyed(dict[str, Any]):
     def _load(self, i: int) -> Any:
         raise NotImplementedError
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         value = dict.get(self, key, _ABSENT)
         if value is _ABSENT:
             i = self._ids.get(key)

@@ -135,7 +135,7 @@ class NameScore:
     def contributions(self, model: Model | None = None) -> list[dict[str, Any]]:
         """Each feature's value, weight and contribution to the logit, strongest first."""
         model = model or load_model()
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "feature": feat.name,
                 "value": round(self.features.get(feat.name, 0.0), 3),

@@ -135,7 +135,7 @@ class Decider:
         license_kwargs: Mapping[str, Any] | None = None,
         item_key: Callable[[str], str] | None = None,
     ) -> None:
-        self.screen = lru_cache(maxsize=CACHE_SIZE)(screen)
+        self.screen: ScreenFn = lru_cache(maxsize=CACHE_SIZE)(screen)
         self.items = (
             ItemRules(license_fn, unknown_item_error, on_date, license_kwargs, item_key)
             if license_fn is not None

@@ -129,7 +129,7 @@ def rescreen(
             if ents == ALL or union.get(src) == ALL:
                 union[src] = ALL
             else:
-                union.setdefault(src, set()).update(ents)  # type: ignore[union-attr]
+                union.setdefault(src, set()).update(ents)
     sizes = _current_counts(engine, snapshots)
     report.new_entries = {
         s: (sizes.get(s, 0) if e == ALL else len(e)) for s, e in sorted(union.items())

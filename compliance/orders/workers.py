@@ -12,6 +12,7 @@ import multiprocessing as mp
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import BaseContext
 from typing import Any
 
 from compliance.orders.decide import Decider
@@ -101,7 +102,7 @@ def decide_rows(rows: Iterable[RawRow], opts: CheckOptions) -> Iterator[LineResu
         # collector pass in a worker touches the frozen objects' pages).
         _WORKER = decider
         gc.freeze()
-        ctx = mp.get_context("fork")
+        ctx: BaseContext = mp.get_context("fork")
         init, args = _init_forked, (opts.db_url,)
     else:
         ctx = mp.get_context("spawn")
@@ -133,7 +134,7 @@ class _Window:
     def __init__(self, decider: Decider, pool: ProcessPoolExecutor, workers: int) -> None:
         self.decider, self.pool, self.parts = decider, pool, workers * 2
         self.cache = _PartyCache(decider.screen)
-        decider.screen = self.cache.get  # type: ignore[method-assign]  # workers keep theirs
+        decider.screen = self.cache.get  # the workers keep their own cache
         self.inflight: set[Any] = set()
 
     def submit(self, rows: list[RawRow]) -> _Chunk:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -212,5 +212,7 @@ def open_writer(
 ) -> ResultWriter:
     p = Path(path)
     kind = output_format(p, fmt)
-    cls = {"csv": CsvWriter, "jsonl": JsonlWriter, "xlsx": XlsxWriter}[kind]
-    return cls(p, columns, lists_as_of)
+    writers: dict[str, Callable[..., ResultWriter]] = {
+        "csv": CsvWriter, "jsonl": JsonlWriter, "xlsx": XlsxWriter
+    }  # fmt: skip
+    return writers[kind](p, columns, lists_as_of)
