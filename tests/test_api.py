@@ -264,7 +264,7 @@ def test_classify_and_license_as_the_library(client: TestClient, loaded_engine: 
 
 
 def test_sources_and_entity(client: TestClient, loaded_engine: Any) -> None:
-    from compliance.store.snapshots import source_statuses
+    from compliance.store.status import source_statuses
 
     body = client.get("/v1/sources").json()
     got = {s["source"]: s for s in body["sources"]}

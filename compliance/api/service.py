@@ -94,7 +94,7 @@ def list_age_days(status: Any, now: datetime | None = None) -> float | None:
 
 def sources(engine: Engine, gen: Generation | None, stale_days: int) -> dict[str, Any]:
     from compliance.sources import all_sources
-    from compliance.store.snapshots import source_statuses
+    from compliance.store.status import source_statuses
 
     statuses = {s.source: s for s in source_statuses(engine)}
     known = all_sources()

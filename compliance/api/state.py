@@ -94,7 +94,7 @@ class IndexHolder:
             return gen
 
     def reload_if_changed(self) -> bool:
-        from compliance.store.snapshots import current_snapshot_ids
+        from compliance.store.status import current_snapshot_ids
 
         ids = current_snapshot_ids(self.engine)
         gen = self._current

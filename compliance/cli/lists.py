@@ -20,7 +20,7 @@ from compliance.cli.progress_bars import progress_bar
 from compliance.cli.tables import Col, fetched, list_date_cell, print_table, sha256_short
 from compliance.lists_update import SourceOutcome
 from compliance.sources import all_sources
-from compliance.store.snapshots import source_statuses
+from compliance.store.status import source_statuses
 from compliance.update import update_sources
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ from compliance.rules.license import LicenseInputError, determine_license
 from compliance.rules.regstore import current_sections, latest_changes
 from compliance.rules.thresholds import ENCODED, check_text
 from compliance.sources import ecfr, federal_register
-from compliance.store.snapshots import current_meta
+from compliance.store.status import current_meta
 
 LICENSE_REASON_WIDTH = 900  # a license reason is the answer itself: shortened only when huge
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table or json")]
