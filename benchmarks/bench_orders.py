@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_orders import generate  # noqa: E402
 
-from compliance.orders.run import CheckOptions, check_file  # noqa: E402
+from compliance.orders.deciders import CheckOptions  # noqa: E402
+from compliance.orders.run import check_file  # noqa: E402
 from compliance.store.db import get_engine  # noqa: E402
 
 MIRROR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mirror"
@@ -112,7 +113,7 @@ def main() -> None:
         print(f"loading every mirrored list into {url}")
         load_all(url)
     # warm the index cache so every configuration starts from the same state
-    from compliance.orders.run import make_decider
+    from compliance.orders.deciders import make_decider
 
     t = time.monotonic()
     make_decider(CheckOptions(db_url=url))

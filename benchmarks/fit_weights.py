@@ -75,9 +75,9 @@ def reversed_chain(case: E.Case) -> bool:
     """A generated variant that reversed a patronymic chain (KHALID BIN HAMAD shuffled into
     HAMAD BIN KHALID) names another person: not a positive to learn from."""
     from compliance.matching.normalize import normalize_name
-    from compliance.matching.score import _chain_conflict
+    from compliance.matching.align import chain_conflict
 
-    return _chain_conflict(normalize_name(case.query).tokens, normalize_name(case.original).tokens)
+    return chain_conflict(normalize_name(case.query).tokens, normalize_name(case.original).tokens)
 
 
 def hardest(

@@ -18,15 +18,13 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
-BLOCK, LICENSE_REQUIRED, REVIEW, CLEAR, ERROR = (
-    "BLOCK",
-    "LICENSE_REQUIRED",
-    "REVIEW",
-    "CLEAR",
-    "ERROR",
-)
+BLOCK: Final = "BLOCK"
+LICENSE_REQUIRED: Final = "LICENSE_REQUIRED"
+REVIEW: Final = "REVIEW"
+CLEAR: Final = "CLEAR"
+ERROR: Final = "ERROR"
 DECISIONS = (BLOCK, LICENSE_REQUIRED, REVIEW, CLEAR, ERROR)
 DECISION_RANK = {CLEAR: 0, REVIEW: 1, LICENSE_REQUIRED: 2, BLOCK: 3}
 HitDecision = Literal["BLOCK", "LICENSE_REQUIRED", "REVIEW"]
@@ -42,6 +40,11 @@ class Listing(Protocol):
     name: str
     lists: list[str]
     fields: dict[str, Any]
+
+    @property
+    def compact_name(self) -> str:
+        """The name as the matcher compares it (legal forms set aside, no spaces)."""
+        ...
 
 
 MergeKey = Callable[[Listing], "tuple[str, ...] | None"]
@@ -143,9 +146,10 @@ class ListPolicy:
 
 def _module_digest(fn: Callable[..., Any]) -> str:
     module = sys.modules.get(getattr(fn, "__module__", ""))
+    file = getattr(module, "__file__", None)
     try:
-        return hashlib.sha256(Path(module.__file__ or "").read_bytes()).hexdigest()[:12]
-    except (AttributeError, OSError, TypeError):
+        return hashlib.sha256(Path(file).read_bytes()).hexdigest()[:12] if file else ""
+    except OSError:
         return ""
 
 
@@ -176,14 +180,11 @@ def ofac_key(ent_num: Any) -> tuple[str, ...] | None:
     return ("ofac", number) if number else None
 
 
-def denial_order_key(name: str, effective_date: Any) -> tuple[str, ...] | None:
+def denial_order_key(entry: Listing, effective_date: Any) -> tuple[str, ...] | None:
     """A BIS denial order by the denied party's name and the order's date (dpl.txt and the
-    CSL's DPL rows)."""
-    # The matcher's normalisation sets legal forms aside ("GLOBE METALS AB" = "GLOBE METALS",
-    # which dpl.txt writes both ways); imported here, as only the index computes merge keys.
-    from compliance.matching.normalize import normalize_name
-
-    compact = normalize_name(name or "").compact
+    CSL's DPL rows). The name is the matcher's compact form, which sets legal forms aside
+    ("GLOBE METALS AB" = "GLOBE METALS", which dpl.txt writes both ways)."""
+    compact = entry.compact_name
     return ("dpl", compact, str(effective_date or "")) if compact else None
 
 

@@ -1,8 +1,8 @@
 """How long-running library calls report progress, without knowing who shows it.
 
 Library code (update, index build, batch screening, order checks) takes a `Progress` and calls
-it; the CLI passes a rich progress bar on a terminal (compliance/cli/progress.py) and everything
-else gets `NO_PROGRESS`, which does nothing.
+it; the CLI passes a rich progress bar on a terminal (compliance/cli/progress_bars.py) and
+everything else gets `NO_PROGRESS`, which does nothing.
 """
 
 from __future__ import annotations

@@ -44,6 +44,11 @@ def update_sources(
     unknown = [k for k in keys or [] if k not in sources and k not in REGULATION_UPDATERS]
     if unknown:
         raise ValueError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(sources)}")
+    if is_local(mirror) and not Path(str(mirror)).is_dir():
+        raise ValueError(
+            f"mirror folder {mirror} does not exist; give the folder that holds one folder "
+            "per source (e.g. ../shared/data/mirror), or a base URL"
+        )
     outcomes = []
     for key in keys or known_keys():
         folder = getattr(sources.get(key), "mirror_key", "") or key

@@ -264,7 +264,7 @@ def test_classify_and_license_as_the_library(client: TestClient, loaded_engine: 
 
 
 def test_sources_and_entity(client: TestClient, loaded_engine: Any) -> None:
-    from compliance.store.snapshots import source_statuses
+    from compliance.store.status import source_statuses
 
     body = client.get("/v1/sources").json()
     got = {s["source"]: s for s in body["sources"]}
@@ -439,12 +439,13 @@ def test_chunked_body_over_the_limit_is_413(loaded_engine: Any) -> None:
 
 
 def test_orders_check_reuses_the_warm_index(client: TestClient, tmp_path: Path) -> None:
-    from compliance.orders import run
+    from compliance.orders import deciders
 
     src = write_orders(tmp_path / "o.csv")
     client.post("/v1/orders/check", files={"file": ("o.csv", src.read_bytes(), "text/csv")})
     holder = client.app.state.holder  # type: ignore[attr-defined]
-    assert run._SCREENER is not None and run._SCREENER[1] is holder.current.screener
+    assert deciders._SCREENER is not None
+    assert deciders._SCREENER[1] is holder.current.screener
 
 
 def test_keys_cli(loaded_engine: Any) -> None:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,18 @@ def test_cli_screens_a_file_on_dask_into_a_folder(loaded_engine, tmp_path: Path)
     bad = subprocess.run(cmd[:8] + ["--db", _url(loaded_engine)], capture_output=True, text=True)
     assert bad.returncode == 2 and "needs --file and --output" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_worker_without_a_cache_folder_still_screens(loaded_engine, tmp_path: Path) -> None:
+    """A worker with no COMPLIANCE_CACHE passed on (the default folder) loads the index itself."""
+    from compliance.batch.dask_run import screen_partition, snapshot_of
+
+    src = _parties(loaded_engine, tmp_path / "parties.csv", 40, seed=3)
+    rows = list(read_any(src))
+    url = _url(loaded_engine)
+    opts = asdict(BatchOptions(partition_rows=40))
+    counts = screen_partition(0, rows, str(tmp_path), url, snapshot_of(url)["key"], opts, None)
+    assert counts["rows"] == 40 and counts["errors"] == 1
+    assert [_comparable(r) for r in read_parts(tmp_path, "jsonl")] == [
+        _comparable(r) for r in _single(loaded_engine, src)
+    ]

@@ -38,6 +38,10 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         (tmp / "nocolumn.csv").write_text("foo,bar\n1,2\n")
         (tmp / "broken.xlsx").write_bytes(b"PK\x03\x04 this is no workbook")
         (tmp / "text.xlsx").write_text("order_id,customer\nA1,Siemens AG\n")
+        (tmp / "folder.csv").mkdir()
+        (tmp / "plainfolder").mkdir()
+        run = CliRunner().invoke(app, ["check", str(tmp / "orders.csv"), "--db", url])
+        assert run.exit_code == 0 and "audit run #1" in run.stdout, run.output
         yield {
             "db": url,
             "empty": f"sqlite:///{tmp / 'empty.db'}",
@@ -46,6 +50,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             "missing": str(tmp / "no-such-file.csv"),
             "broken": str(tmp / "broken.xlsx"),
             "text": str(tmp / "text.xlsx"),
+            "folder": str(tmp / "folder.csv"),
+            "plainfolder": str(tmp / "plainfolder"),
+            "nodir": str(tmp / "no-such-folder"),
         }
 
 
@@ -90,7 +97,26 @@ CASES = {
     "accept an unknown entry": ["accept", "--party", "X", "--entry", "nosuch:1",
                                 "--reason", "not them"],
     "unknown source to update": ["update", "no_such_source"],
+    "mirror folder that does not exist": ["update", "--mirror", "{nodir}"],
+    "a folder given as the order file": ["check", "{folder}"],
+    "a folder given as the parties file": ["screen", "--file", "{folder}"],
+    "a folder with no extension as the parties file": ["screen", "--file", "{plainfolder}"],
+    "results into a missing folder": ["check", "{orders}", "--output", "{nodir}/results.csv"],
+    "results onto a folder": ["check", "{orders}", "--output", "{folder}"],
+    "audit export into a missing folder": ["audit", "1", "--export", "{nodir}/run.csv"],
 }  # fmt: skip
+
+
+# What the line must say, where the case is about the path a user gave.
+SAYS = {
+    "mirror folder that does not exist": "does not exist",
+    "a folder given as the order file": "is a folder",
+    "a folder given as the parties file": "is a folder",
+    "a folder with no extension as the parties file": "is a folder",
+    "results into a missing folder": "folder must exist",
+    "results onto a folder": "is a folder",
+    "audit export into a missing folder": "folder must exist",
+}
 
 
 def assert_one_line_error(result: object, name: str) -> None:
@@ -112,6 +138,7 @@ def test_user_error_is_one_line(name: str, files: dict[str, str]) -> None:
     assert_one_line_error(result, name)
     assert result.exit_code == 2, name
     assert result.stdout == "", name
+    assert SAYS.get(name, "") in result.stderr, (name, result.stderr)
 
 
 def test_a_locked_database_is_one_line(files: dict[str, str], tmp_path: Path,
@@ -164,3 +191,16 @@ def test_usage_errors_are_one_line_from_the_entry_point(
     assert "Traceback" not in proc.stderr and proc.returncode == 2
     [line] = proc.stderr.splitlines()
     assert line.startswith("error: ") and "--help" in line
+
+
+def test_a_mirror_without_source_folders_skips_each_and_indexes_nothing(
+    files: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMPLIANCE_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "mirror").mkdir()
+    args = ["update", "--mirror", str(tmp_path / "mirror"), "--db", files["db"]]  # a list loaded
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines and all(line.startswith("skipped ") for line in lines), lines
+    assert len(lines) == len(all_sources()) + 1  # every list and the regulation texts

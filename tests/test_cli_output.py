@@ -21,7 +21,9 @@ from typer.testing import CliRunner
 
 from compliance.cli import app
 from compliance.cli.tables import shorten
-from compliance.orders.run import CheckOptions, check_file
+from compliance.orders.deciders import CheckOptions
+from compliance.orders.reasons import PartyReason
+from compliance.orders.run import check_file
 from compliance.orders.writer import merge_reasons
 from compliance.rules.catalog import UnknownModelError, find_product
 from compliance.rules.license import determine_license
@@ -85,6 +87,8 @@ def test_screen_table_piped_is_plain_columns_with_labels(db: str) -> None:
     # the same 400-character license requirement is printed once, then referred to
     requirement = "For all items subject to the EAR, see §§ 736.2(b)(3)(vi)"
     assert r.stdout.count(requirement) == 1 and "as for match" in r.stdout
+    # each Entity List hit cites the Federal Register notices that listed it
+    assert "Federal Register: 84 FR 22961, 85 FR 29852, 85 FR 36720, 85 FR 51603" in r.stdout
 
 
 def test_sdn_list_states_no_date_and_says_so(db: str) -> None:
@@ -196,17 +200,17 @@ def test_check_merges_reasons_that_differ_only_in_role_and_entry(
     out = tmp_path / "out.jsonl"
     report = check_file(orders, CheckOptions(db_url=db), output=out, record=False)
     [line] = [x for x in report.flagged if x.order_id == "A1"]
-    party = [r for r in line.reasons if r["kind"] == "party" and r["decision"] != "CLEAR"]
+    party = [r for r in line.reasons if isinstance(r, PartyReason) and r.decision != "CLEAR"]
     merged = merge_reasons(line.reasons)
     assert len(merged) < len(line.reasons)
     for r in party:  # every match is still named, with its role
-        m = next(x for x in merged if r["entry"] in x["entries"])
-        assert f"customer, end_user {r['party']!r}" in m["text"] and r["entry"] in m["text"]
-    texts = [m["text"] for m in merged]
+        m = next(x for x in merged if r.entry in x.entries)
+        assert f"customer, end_user {r.party!r}" in m.text and r.entry in m.text
+    texts = [m.text for m in merged]
     assert len(texts) == len(set(texts))
-    el = [m for m in merged if "license requirement" in m["text"]]
+    el = [m for m in merged if "license requirement" in m.text]
     # the CSL rows of one Huawei entry are one hit, so one entry for both roles
-    assert len(el) == 1 and el[0]["count"] >= 2 and len(el[0]["entries"]) >= 1
+    assert len(el) == 1 and el[0].count >= 2 and len(el[0].entries) >= 1
     # JSONL keeps every reason object in full; the CSV cell holds each text once, in full
     obj = json.loads(out.read_text().splitlines()[0])
     assert len(obj["reasons"]) == len(line.reasons)
@@ -366,3 +370,31 @@ def test_progress_bar_on_a_terminal_only(db: str, tmp_path: Path) -> None:
     r = run(["screen", "--file", str(parties), "--db", db])
     [summary] = r.stderr.splitlines()
     assert summary.startswith("screened 300 rows in ")
+
+
+def test_one_license_requirement_for_two_entries_is_quoted_once(db: str, tmp_path: Path) -> None:
+    """Two Entity List entries with the same 400-character requirement: the cell quotes it for
+    the first and refers to it for the second; JSON keeps it on every reason."""
+    path = tmp_path / "uk.csv"
+    path.write_text("order_id,end_user,destination,item\nU1,Huawei Technologies (UK) Co Ltd,GB,\n")
+    out, csv_out = tmp_path / "uk.jsonl", tmp_path / "uk_out.csv"
+    report = check_file(path, CheckOptions(db_url=db), output=out, record=False)
+    [line] = report.flagged
+    el = [
+        r
+        for r in line.reasons
+        if isinstance(r, PartyReason) and r.license_requirement and r.decision == "LICENSE_REQUIRED"
+    ]
+    assert len({r.entry for r in el}) >= 2 and len({r.license_requirement for r in el}) == 1
+    first = el[0].entry
+    check_file(path, CheckOptions(db_url=db), output=csv_out, record=False)
+    cell = next(csv.DictReader(csv_out.open(encoding="utf-8")))["reasons"]
+    assert cell.count(el[0].license_requirement or "?") == 1
+    assert cell.count(f"license requirement and policy as for {first}") == len(el) - 1
+    obj = json.loads(out.read_text().splitlines()[0])
+    quoted = [
+        r
+        for r in obj["reasons"]
+        if r.get("license_requirement") and r["decision"] == "LICENSE_REQUIRED"
+    ]
+    assert len(quoted) == len(el)  # the record keeps each in full

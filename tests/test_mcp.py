@@ -81,3 +81,29 @@ def test_mcp_tools(loaded_engine: Any) -> None:
     assert bad.is_error and "name is empty" in bad.content[0].text
     assert unknown.is_error and "no_such_list" in unknown.content[0].text
     assert "Traceback" not in bad.content[0].text
+
+
+def test_the_mcp_command_serves_over_stdio(loaded_engine: Any) -> None:
+    """`compliance mcp` as an assistant starts it: a process speaking MCP on stdin/stdout."""
+    import os
+    import sys
+
+    from mcp import StdioServerParameters
+
+    from tests.conftest import ROOT
+
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "compliance.cli", "mcp", "--db", engine_url(loaded_engine)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=str(ROOT),
+    )
+
+    async def go() -> Any:
+        async with Client(params) as client:
+            tools = {t.name for t in (await client.list_tools()).tools}
+            assert "screen_party" in tools
+            return await client.call_tool("screen_party", {"name": "Mahan Airways"})
+
+    body = _json(anyio.run(go))
+    assert any("MAHAN" in m["name"] for m in body["matches"])

@@ -19,10 +19,12 @@ from compliance.cli import app
 from compliance.lists_update import update_source
 from compliance.orders import audit
 from compliance.orders.accept import AcceptError, accept, load_acceptances
-from compliance.orders.decide import Thresholds
+from compliance.orders.decide import ScoreThresholds
+from compliance.orders.deciders import CheckOptions, make_decider
 from compliance.orders.models import AcceptedMatch, CheckLine
 from compliance.orders.reader import FIELDS, RawRow
-from compliance.orders.run import CheckOptions, check_file, make_decider
+from compliance.orders.reasons import reason_from_dict
+from compliance.orders.run import check_file
 from compliance.rules.chips import classify_model
 from compliance.sources import all_sources
 from compliance.store.db import get_engine
@@ -59,14 +61,24 @@ def entity(url: str, source: str, name: str) -> Entity:
 
 def decide(url: str, block: float = 90, **values: str):  # noqa: ANN201
     decider = make_decider(
-        CheckOptions(db_url=url, mapping=IDENTITY, thresholds=Thresholds(block=block, review=80))
+        CheckOptions(
+            db_url=url, mapping=IDENTITY, thresholds=ScoreThresholds(block=block, review=80)
+        )
     )
     row = dict.fromkeys(FIELDS, "") | {"order_id": "T1"} | values
     return decider.decide_row(RawRow(7, row))
 
 
+def dicts(result) -> list[dict]:  # noqa: ANN001
+    """A line's reasons in their JSON form (the results file, the audit trail, the API), which
+    reads back into the same typed reasons."""
+    out = [r.to_dict() for r in result.reasons]
+    assert [reason_from_dict(d) for d in out] == result.reasons
+    return out
+
+
 def party_reasons(result) -> list[dict]:  # noqa: ANN001
-    return [r for r in result.reasons if r["kind"] == "party"]
+    return [r for r in dicts(result) if r["kind"] == "party"]
 
 
 def test_denied_person_blocks(db: str) -> None:
@@ -78,7 +90,7 @@ def test_denied_person_blocks(db: str) -> None:
     assert hit["list"] == "BIS Denied Persons List" and hit["score"] >= 90
     assert hit["role"] == "customer" and "MAHAN AIRWAYS" in hit["text"]
     # customer_country Iran is itself a reason to look (not the ultimate destination)
-    assert any(x["kind"] == "destination" and x["decision"] == "REVIEW" for x in r.reasons)
+    assert any(x["kind"] == "destination" and x["decision"] == "REVIEW" for x in dicts(r))
 
 
 def test_sdn_row_of_the_csl_blocks_and_thresholds_move_it(db: str) -> None:
@@ -103,6 +115,11 @@ def test_entity_list_needs_license_with_requirement_and_policy(db: str) -> None:
     assert hit["license_policy"] == el.fields["license_policy"]
     assert hit["list"] == "CSL · Entity List" and hit["category"] == "export_control"
     assert el.fields["license_policy"][:30] in hit["text"]
+    # the entry's real type and the Federal Register notices that listed it, as the CSL gives
+    assert hit["type"] == el.entity_type == "organization"
+    notices = " ".join(el.fields["federal_register_notice"].split())
+    assert hit["federal_register_notice"] == notices
+    assert f"Federal Register: {notices}" in hit["text"]
 
 
 def test_non_sdn_treasury_list_is_review(db: str) -> None:
@@ -135,48 +152,48 @@ def test_unverified_list_is_review_not_license(db: str) -> None:
 def test_embargoed_destination_blocks(db: str, destination: str, cite: str) -> None:
     r = decide(db, customer="Siemens AG", destination=destination)
     assert r.decision == "BLOCK"
-    reason = next(x for x in r.reasons if x["kind"] == "destination")
+    reason = next(x for x in dicts(r) if x["kind"] == "destination")
     assert reason["cite"].startswith(cite) and reason["field"] == "destination"
 
 
 def test_items_classified_and_licensed(db: str) -> None:
     h100 = classify_model("H100 SXM")
     r = decide(db, customer="Siemens AG", destination="CN", item="H100 SXM")
-    item = next(x for x in r.reasons if x["kind"] == "item")
+    item = next(x for x in dicts(r) if x["kind"] == "item")
     assert r.decision == "LICENSE_REQUIRED" and item["decision"] == "LICENSE_REQUIRED"
     assert item["eccn"] == h100.eccn and item["tpp"] == h100.tpp
     assert item["cite"] == "15 CFR 742.6(a)(6)(iii)" and item["model"] == h100.model
     assert f"ECCN {h100.eccn}, TPP {h100.tpp:,.0f}" in item["text"]
     # Germany: no license, unless the end user is headquartered in D:5
     r = decide(db, customer="Siemens AG", destination="DE", item="H100 SXM", end_user_hq="DE")
-    assert r.decision == "CLEAR" and r.reasons[0]["eccn"] == h100.eccn
+    assert r.decision == "CLEAR" and dicts(r)[0]["eccn"] == h100.eccn
     r = decide(db, customer="Siemens AG", destination="DE", item="H100 SXM", end_user_hq="China")
-    item = next(x for x in r.reasons if x["decision"] == "LICENSE_REQUIRED")
+    item = next(x for x in dicts(r) if x["decision"] == "LICENSE_REQUIRED")
     assert "742.6(a)(6)(iii)(A)" in item["cite"] and "headquartered" in item["text"]
     # data the rules need is missing: review
     r = decide(db, customer="Siemens AG", destination="DE", item="H100 SXM")
-    assert r.decision == "REVIEW" and "end_user_hq is empty" in r.reasons[-1]["text"]
+    assert r.decision == "REVIEW" and "end_user_hq is empty" in dicts(r)[-1]["text"]
     r = decide(db, customer="Siemens AG", item="H100 SXM")
-    assert r.decision == "REVIEW" and "no destination" in r.reasons[0]["text"]
+    assert r.decision == "REVIEW" and "no destination" in dicts(r)[0]["text"]
     # uncontrolled and unknown items
     r = decide(db, customer="Siemens AG", destination="CN", item="RTX 3060")
-    assert r.decision == "CLEAR" and r.reasons[0]["eccn"] is None
+    assert r.decision == "CLEAR" and dicts(r)[0]["eccn"] is None
     r = decide(db, customer="Siemens AG", destination="DE", item="Banana 9000")
-    assert r.decision == "REVIEW" and "not in the product catalog" in r.reasons[0]["text"]
-    assert r.reasons[0]["suggestions"] == []  # nothing in the catalog is named like it
+    assert r.decision == "REVIEW" and "not in the product catalog" in dicts(r)[0]["text"]
+    assert dicts(r)[0]["suggestions"] == []  # nothing in the catalog is named like it
     r = decide(db, customer="Siemens AG", destination="DE", item="H30")
-    assert r.decision == "REVIEW" and r.reasons[0]["suggestions"] == ["NVIDIA H20"]
+    assert r.decision == "REVIEW" and dicts(r)[0]["suggestions"] == ["NVIDIA H20"]
 
 
 def test_clear_and_error_lines(db: str) -> None:
     r = decide(db, customer="Siemens AG", customer_country="DE", destination="Kyiv, Ukraine")
-    assert (r.decision, r.reasons) == ("CLEAR", [])
+    assert (r.decision, dicts(r)) == ("CLEAR", [])
     bad = decide(db, order_id="", customer="Siemens AG")
-    assert bad.decision == "ERROR" and bad.reasons[0]["text"] == "line 7: order_id is empty"
+    assert bad.decision == "ERROR" and dicts(bad)[0]["text"] == "line 7: order_id is empty"
     empty = decide(db, destination="DE")
-    assert empty.reasons[0]["text"] == "line 7: no customer, end_user or item on this line"
+    assert dicts(empty)[0]["text"] == "line 7: no customer, end_user or item on this line"
     qty = decide(db, customer="Siemens AG", quantity="ten")
-    assert qty.decision == "REVIEW" and "quantity 'ten'" in qty.reasons[0]["text"]
+    assert qty.decision == "REVIEW" and "quantity 'ten'" in dicts(qty)[0]["text"]
 
 
 def test_accepted_match_until_the_entry_changes(db: str) -> None:

@@ -16,10 +16,11 @@ from typer.testing import CliRunner
 
 from compliance.cli import app
 from compliance.lists_update import update_source
-from compliance.orders.decide import Thresholds
+from compliance.orders.decide import ScoreThresholds
+from compliance.orders.deciders import CheckOptions, make_decider
 from compliance.orders.reader import FIELDS
 from compliance.orders.rescreen import rescreen
-from compliance.orders.run import CheckOptions, check_file, make_decider
+from compliance.orders.run import check_file
 from compliance.sources import all_sources
 from compliance.store.db import get_engine
 from tests.conftest import MIRROR, REFERENCE
@@ -124,6 +125,6 @@ def test_rescreen_reports_hits_on_added_entries_only(env: tuple[str, Path]) -> N
         engine,
         lambda: make_decider(CheckOptions(db_url=url)),
         run_ids=[rep.run_id],
-        thresholds=Thresholds(),
+        thresholds=ScoreThresholds(),
     )
     assert again.hits == [] and again.entries_checked == 0 and again.exit_code == 0

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from compliance.orders.decide import LineResult
+from compliance.orders.reasons import LineResult, reason_from_dict
 from compliance.orders.writer import escape_formula, open_writer, output_columns
 
 HOSTILE = ['=HYPERLINK("http://x")', "+1+2", "-3", "@SUM(A1)", "\tx", "\rx", "ok", "a=b"]
 
 
 def results() -> list[LineResult]:
-    reason = {"kind": "party", "decision": "BLOCK", "text": "=cmd|' /C calc'!A0"}
+    reason = reason_from_dict({"kind": "party", "decision": "BLOCK", "text": "=cmd|' /C calc'!A0"})
     return [
         LineResult(2, "A1", "BLOCK", [reason], {"order_id": "A1", "customer": h}) for h in HOSTILE
     ] + [LineResult(10, "A2", "CLEAR", [], {"order_id": "A2", "customer": "Acme\x01 Ltd"})]

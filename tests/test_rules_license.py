@@ -132,6 +132,24 @@ def test_entity_list_end_user_is_screened(el_db: str) -> None:
     assert not clean.license_required
 
 
+def test_entity_list_through_the_csl_sub_list(db_url: str) -> None:
+    """The CSL's Entity List rows count, as its policy declares the sub-list; its DPL rows (a
+    denial order, not the Entity List) do not make a 744.11 reason."""
+    [outcome] = update_sources(get_engine(db_url), ["us_trade_csl"], mirror=str(MIRROR))
+    assert outcome.ok
+    engine = get_engine(db_url)
+    d = determine_license("RTX 3060", "DE", end_user="Huawei Technologies Deutschland GmbH",
+                          on_date=TODAY, engine=engine)  # fmt: skip
+    [reason] = [r for r in d.reasons if r["license_required"]]
+    assert reason["cite"] == "15 CFR 744.11; Supp. No. 4 to part 744"
+    assert "Huawei Technologies Deutschland GmbH" in reason["text"]
+    assert "Entity List" in reason["match"]["sub_lists"]
+    dpl = determine_license("RTX 3060", "DE", end_user="Mahan Airways", on_date=TODAY,
+                            engine=engine)  # fmt: skip
+    assert not any("744.11" in r["cite"] for r in dpl.reasons)
+    assert any("0 Entity List match(es)" in c for c in dpl.checks), dpl.checks
+
+
 # ---- CLI ---------------------------------------------------------------------------------------
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from compliance.matching.index import cache_key
+from compliance.orders.deciders import CheckOptions
 from compliance.orders.reader import FIELDS
-from compliance.orders.run import CheckOptions, check_file
+from compliance.orders.run import check_file
 from compliance.policy import BLOCK, REVIEW, ListPolicy, SubList
 from compliance.screening import Query, Screener
 from compliance.sources import all_sources, policy_of, register_source, unregister_source
@@ -126,7 +128,7 @@ def test_a_sure_hit_blocks_the_order(registered: str, tmp_path: Path) -> None:
     assert ban["entry"] == f"{KEY}:T1" and ban["decision"] == "BLOCK"
     assert ban["list"] == "Test Sanctions List · Banned" and ban["sub_lists"] == ["Banned"]
     assert ban["category"] == "sanctions"
-    assert "(Test Sanctions List · Banned)" in ban["text"]
+    assert "(Test Sanctions List · Banned, organization)" in ban["text"]  # list and type
     # a sure match on its watch sub-list is looked at, not blocked: the sub-list's policy
     watch = next(r for r in lines[1]["reasons"] if r["kind"] == "party")
     assert watch["score"] == 100 and watch["decision"] == "REVIEW"
@@ -154,6 +156,21 @@ def test_rank_orders_equal_hits(db: str, rank: int, first: str) -> None:
     assert matches[0].source == first
     dpl = next(m for m in matches if m.source == "us_bis_dpl")
     assert dpl.list_name == "BIS Denied Persons List" and dpl.decision == "BLOCK"
+
+
+def test_the_index_key_follows_the_registered_policies(db: str) -> None:
+    """The cached index groups and orders listings by the policies registered when it was
+    built: registering a list, or changing its rank, gives another cache key."""
+    engine = get_engine(db)
+    keys = [cache_key(engine)[0]]
+    for rank in (1, 999):
+        register_source(test_source(rank=rank))
+        try:
+            keys.append(cache_key(engine)[0])
+        finally:
+            unregister_source(KEY)
+    keys.append(cache_key(engine)[0])
+    assert len(set(keys[:3])) == 3 and keys[3] == keys[0]
 
 
 def test_a_list_no_source_declares_is_reviewed(db: str) -> None:

@@ -30,8 +30,8 @@ from compliance.store.snapshots import (
     record_failure,
     record_hash,
     replace_snapshot,
-    source_statuses,
 )
+from compliance.store.status import source_statuses
 from tests.conftest import MIRROR
 
 KEY = "us_bis_dpl"

@@ -30,7 +30,7 @@ from compliance.sources import all_sources, us_bis_dpl, us_ofac_cons
 from compliance.sources.base import ParsedList, Source
 from compliance.store.db import get_engine
 from compliance.store.models import Snapshot
-from compliance.store.snapshots import source_statuses
+from compliance.store.status import source_statuses
 from compliance.update import update_sources
 from tests.conftest import MIRROR
 

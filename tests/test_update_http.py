@@ -24,7 +24,7 @@ from compliance.cli import app
 from compliance.sources import all_sources, us_bis_dpl, us_trade_csl
 from compliance.store.db import get_engine
 from compliance.store.models import Snapshot
-from compliance.store.snapshots import source_statuses
+from compliance.store.status import source_statuses
 from tests.conftest import MIRROR
 
 KEYS = {"source", "records", "data_date", "fetched_at", "sha256", "status"}

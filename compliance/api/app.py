@@ -28,8 +28,10 @@ log = logging.getLogger("compliance.api")
 
 
 def create_app(engine_url: str | None = None, settings: Settings | None = None) -> FastAPI:
+    from compliance.schema import register_tables
     from compliance.store.db import get_engine, resolve_url
 
+    register_tables()  # the service's keys and audit trail, with every other layer's tables
     settings = settings or Settings()
     db_url = resolve_url(engine_url)
     engine = get_engine(db_url)

@@ -36,13 +36,13 @@ def create_key(engine: Engine, name: str, *, admin: bool = False) -> str:
         raise ApiKeyError("give the key a name (who or what uses it)")
     with engine.begin() as conn:
         active = conn.execute(
-            select(ApiKey.id).where(ApiKey.name == name, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+            select(ApiKey.id).where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
         ).first()
         if active:
             raise ApiKeyError(f"an active key named {name!r} exists; revoke it first")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         conn.execute(
-            ApiKey.__table__.insert().values(  # type: ignore[attr-defined]
+            ApiKey.__table__.insert().values(
                 name=name,
                 token_sha256=token_hash(token),
                 prefix=token[:10],
@@ -58,7 +58,7 @@ def revoke_key(engine: Engine, name: str) -> int:
     with engine.begin() as conn:
         res = conn.execute(
             update(ApiKey)
-            .where(ApiKey.name == name, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+            .where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC))
         )
     return int(res.rowcount or 0)
@@ -78,7 +78,7 @@ def verify(engine: Engine, token: str) -> Caller | None:
         row = conn.execute(
             select(ApiKey.name, ApiKey.admin).where(
                 ApiKey.token_sha256 == token_hash(token),
-                ApiKey.revoked_at.is_(None),  # type: ignore[union-attr]
+                ApiKey.revoked_at.is_(None),
             )
         ).first()
     return Caller(row.name, bool(row.admin)) if row else None

@@ -24,8 +24,9 @@ from compliance.screening import DEFAULT_THRESHOLD, Query
 
 INSTRUCTIONS = (
     "Screen parties against the official sanctions and export-control lists (OFAC, BIS, UN, "
-    "UK, EU), decide order lines and chip export licenses. Every answer names the list "
-    "snapshots it used; a match carries its evidence (entry, listed name, score, why)."
+    "UK, EU, Canada, Australia), decide order lines and chip export licenses. Every answer "
+    "names the list snapshots it used; a match carries its evidence (entry, listed name, "
+    "score, why)."
 )
 
 
@@ -41,23 +42,36 @@ def _tool_errors(fn: Any) -> Any:
 
 
 def build_server(db_url: str, settings: Settings | None = None) -> MCPServer:
+    from compliance.schema import register_tables
     from compliance.store.db import get_engine
 
-    engine = get_engine(db_url)
-    settings = settings or Settings()
-    holder = IndexHolder(engine)
-    spill = Path(settings.audit_spill_dir) if settings.audit_spill_dir else None
-    writer = AuditWriter(engine, spill_dir=spill) if settings.audit else None
+    register_tables()  # the audit trail, with every other layer's tables
+    tools = Tools(get_engine(db_url), settings or Settings())
     server = MCPServer("compliance", instructions=INSTRUCTIONS)
-    server.audit_writer = writer  # type: ignore[attr-defined]  # closed by run_stdio
+    server.audit_writer = tools.writer  # type: ignore[attr-defined]  # closed by run_stdio
+    for tool in (tools.screen_party, tools.check_order, tools.license_requirement,
+                 tools.list_sources):  # fmt: skip
+        server.tool()(_tool_errors(tool))
+    return server
 
-    def generation() -> Generation:
-        holder.reload_if_changed()  # one cheap query: the lists' current snapshot ids
-        return holder.current
 
-    @server.tool()
-    @_tool_errors
+class Tools:
+    """The MCP tools over one database: each answers from the current lists (reloaded when an
+    update changed them), like the matching HTTP endpoint."""
+
+    def __init__(self, engine: Any, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.holder = IndexHolder(engine)
+        spill = Path(settings.audit_spill_dir) if settings.audit_spill_dir else None
+        self.writer = AuditWriter(engine, spill_dir=spill) if settings.audit else None
+
+    def _generation(self) -> Generation:
+        self.holder.reload_if_changed()  # one cheap query: the lists' current snapshot ids
+        return self.holder.current
+
     def screen_party(
+        self,
         name: str,
         type: str | None = None,
         country: str | None = None,
@@ -71,15 +85,15 @@ def build_server(db_url: str, settings: Settings | None = None) -> MCPServer:
         country: ISO code or name; dob: YYYY or YYYY-MM-DD; id: an identifier number;
         lists: source keys to restrict to (see list_sources). Returns the matches, each with
         its score, listed entry, explanation and list snapshot."""
-        gen = generation()
+        gen = self._generation()
         q = Query(name, type, country, dob, id)
         if not 0 <= threshold <= 100:
             raise Problem(422, "threshold must be between 0 and 100")
         result = service.screen_party(
-            gen, q, settings, threshold=threshold, lists=lists, limit=max(1, min(limit, 100))
+            gen, q, self.settings, threshold=threshold, lists=lists, limit=max(1, min(limit, 100))
         )
-        if writer is not None:
-            writer.record(
+        if self.writer is not None:
+            self.writer.record(
                 key_name="mcp",
                 channel="mcp",
                 query=result["query"],
@@ -88,12 +102,11 @@ def build_server(db_url: str, settings: Settings | None = None) -> MCPServer:
                 result=result,
             )
             with contextlib.suppress(Exception):  # else kept: the writer's thread tries again
-                writer.flush()
+                self.writer.flush()
         return result
 
-    @server.tool()
-    @_tool_errors
     def check_order(
+        self,
         orders: list[dict[str, Any]],
         block_threshold: float = 90.0,
         review_threshold: float = 80.0,
@@ -102,12 +115,11 @@ def build_server(db_url: str, settings: Settings | None = None) -> MCPServer:
         order is an object with order_id, customer, customer_country, end_user,
         end_user_country, end_user_hq, destination, item, quantity. Recorded in the audit
         trail like `compliance check`."""
-        gen = generation()
-        workdir = new_workdir()
-        path = workdir / "orders.jsonl"
+        gen = self._generation()
+        path = new_workdir() / "orders.jsonl"
         json_orders_to_jsonl(orders, path)
         check = check_orders(
-            holder.engine.url.render_as_string(hide_password=False),
+            self.holder.engine.url.render_as_string(hide_password=False),
             gen,
             path,
             block=block_threshold,
@@ -119,9 +131,8 @@ def build_server(db_url: str, settings: Settings | None = None) -> MCPServer:
         finally:
             check.close()
 
-    @server.tool()
-    @_tool_errors
     def license_requirement(
+        self,
         item: str,
         destination: str,
         end_user: str | None = None,
@@ -130,20 +141,16 @@ def build_server(db_url: str, settings: Settings | None = None) -> MCPServer:
     ) -> dict[str, Any]:
         """Does shipping a chip (catalog model name) to a destination (and end user) need a
         BIS license? Cites the CFR paragraphs; date YYYY-MM-DD, default today."""
-        gen = generation() if end_user else None
-        return service.license(engine, gen, item, destination, end_user, end_user_hq, date)
+        gen = self._generation() if end_user else None
+        return service.license(self.engine, gen, item, destination, end_user, end_user_hq, date)
 
-    @server.tool()
-    @_tool_errors
-    def list_sources() -> dict[str, Any]:
+    def list_sources(self) -> dict[str, Any]:
         """The loaded lists: records, data date, fetch date, sha256, status, age."""
-        gen = generation()
-        return service.sources(engine, gen, settings.stale_days)
-
-    return server
+        return service.sources(self.engine, self._generation(), self.settings.stale_days)
 
 
 def run_stdio(db_url: str) -> None:
+    """`compliance mcp`: serve the tools on stdin/stdout until the client closes them."""
     server = build_server(db_url)
     try:
         server.run("stdio")

@@ -90,11 +90,10 @@ def json_orders_to_jsonl(data: Any, path: Path) -> None:
 
 
 def _share_screener(db_url: str, gen: Generation, lists: list[str] | None) -> None:
-    """Let check_file use this worker's warm index instead of building a second one.
-    (run.py keeps one Screener per process keyed on the database, lists and snapshot ids.)"""
-    from compliance.orders import run
+    """Let check_file use this worker's warm index instead of building a second one."""
+    from compliance.orders.deciders import use_screener
 
-    run._SCREENER = ((db_url, tuple(lists or ()), gen.index_key), gen.screener_for(lists))
+    use_screener(db_url, lists, gen.index_key, gen.screener_for(lists))
 
 
 def check_orders(
@@ -108,13 +107,14 @@ def check_orders(
     mapping: dict[str, str] | None = None,
     user: str = "api",
 ) -> OrderCheck:
-    from compliance.orders.decide import Thresholds
+    from compliance.orders.decide import ScoreThresholds
+    from compliance.orders.deciders import CheckOptions
     from compliance.orders.reader import InputError
-    from compliance.orders.run import CheckOptions, NoListsError, check_file
+    from compliance.orders.run import NoListsError, check_file
     from compliance.screening import ScreeningError
 
     try:
-        thresholds = Thresholds(block=block, review=review)
+        thresholds = ScoreThresholds(block=block, review=review)
         if lists:
             gen.screener_for(lists)  # an unknown list: a clear 422 now
     except (ValueError, ScreeningError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -51,7 +52,7 @@ def _where(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def validation_detail(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
+def validation_detail(errors: Sequence[Mapping[str, Any]]) -> tuple[str, list[dict[str, str]]]:
     items = [{"field": _where(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in errors]
     text = "; ".join(f"{i['field']}: {i['message']}" for i in items[:5])
     if len(items) > 5:

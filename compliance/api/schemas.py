@@ -11,7 +11,7 @@ from pydantic import Field
 
 from compliance.rules.license import LicenseDecision
 from compliance.screening import DEFAULT_THRESHOLD, Query, ScreenResult
-from compliance.store.snapshots import SourceStatus
+from compliance.store.status import SourceStatus
 
 _STRICT = pydantic.ConfigDict(extra="forbid")
 Threshold = Annotated[float, Field(ge=0, le=100)]

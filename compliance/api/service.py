@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from compliance.api.errors import Problem
 from compliance.api.settings import Settings
@@ -95,7 +96,7 @@ def list_age_days(status: Any, now: datetime | None = None) -> float | None:
 def sources(engine: Engine, gen: Generation | None, stale_days: int) -> dict[str, Any]:
     from compliance.api.schemas import SourceRow
     from compliance.sources import all_sources
-    from compliance.store.snapshots import source_statuses
+    from compliance.store.status import source_statuses
 
     statuses = {s.source: s for s in source_statuses(engine)}
     known = all_sources()
@@ -103,9 +104,11 @@ def sources(engine: Engine, gen: Generation | None, stale_days: int) -> dict[str
     for key in [*known, *[k for k in statuses if k not in known]]:
         s = statuses.get(key)
         if s is None:
-            empty = dict.fromkeys(("data_date", "fetched_at", "sha256", "last_error"))
             row = SourceRow(
-                **empty,
+                data_date=None,
+                fetched_at=None,
+                sha256=None,
+                last_error=None,
                 source=key,
                 title=known[key].title,
                 records=0,
@@ -141,7 +144,9 @@ def entity(engine: Engine, gen: Generation, source: str, source_id: str) -> dict
         raise Problem(404, f"no loaded list named {source!r}; loaded: {loaded}")
     with engine.connect() as conn:
         row = conn.execute(
-            select(Entity).where(Entity.snapshot_id == snap, Entity.source_id == source_id)
+            select(Entity).where(
+                col(Entity.snapshot_id) == snap, col(Entity.source_id) == source_id
+            )
         ).first()
         if row is None:
             raise Problem(404, f"{source} snapshot {snap} has no entry {source_id!r}")
@@ -198,9 +203,9 @@ def classify(
         if model is not None:
             c = classify_model(model)
         else:
-            if bits is None:
+            if tops is None or bits is None:
                 raise Problem(422, "bits is required with tops", title="Invalid request")
-            c = classify_spec(tops, bits, die_area, datacenter)  # type: ignore[arg-type]
+            c = classify_spec(tops, bits, die_area, datacenter)
     except UnknownModelError as exc:
         raise Problem(404, str(exc), title="Unknown model") from None
     except ValueError as exc:

@@ -108,7 +108,7 @@ class IndexHolder:
         return gen
 
     def reload_if_changed(self) -> bool:
-        from compliance.store.snapshots import current_snapshot_ids
+        from compliance.store.status import current_snapshot_ids
 
         # Under the lock: a notice and the poller arriving together make one reload, and a
         # notice during the first load is compared with what that load found.

@@ -71,10 +71,8 @@ class BatchReport:
 def snapshot_of(db_url: str) -> dict[str, Any]:
     """The list versions a run screens against: the index key and every current snapshot."""
     from compliance.matching.index import cache_key
-    from compliance.schema import register_tables
     from compliance.store.db import get_engine
 
-    register_tables()
     key, snaps = cache_key(get_engine(db_url))
     if not snaps:
         raise BatchError("no lists are loaded in this database; run `compliance update` first")
@@ -87,7 +85,6 @@ _SCREENER: dict[tuple[str, str], Any] = {}
 
 
 def _screener(db_url: str, key: str, lists: list[str] | None, cache_dir: str | None) -> Any:
-    from compliance.schema import register_tables
     from compliance.screening import Screener
     from compliance.store.db import get_engine
 
@@ -95,7 +92,6 @@ def _screener(db_url: str, key: str, lists: list[str] | None, cache_dir: str | N
     if found is None:
         if cache_dir:
             os.environ["COMPLIANCE_CACHE"] = cache_dir
-        register_tables()
         found = Screener.load(get_engine(db_url), lists=lists)
         if found.index.key != key:
             raise BatchError(
@@ -209,8 +205,6 @@ def run_batch(
     progress: Progress = NO_PROGRESS,
 ) -> BatchReport:
     """Screen every row of `input_path` into partition files under `folder`."""
-    from distributed import wait
-
     opts = opts or BatchOptions()
     started = time.monotonic()
     input_path = input_path.resolve()
@@ -226,41 +220,10 @@ def run_batch(
     fmt = opts.output_format
     done = done_parts(folder, fmt)
     report = BatchReport(output=str(folder), snapshot=snapshot)
-    cache_dir = os.environ.get("COMPLIANCE_CACHE")
-    task_opts = asdict(opts)
     progress.start("batch", "screening partitions", None)
     client = _client(scheduler, workers)
     try:
-        window: deque[Any] = deque()
-        limit = 2 * max(1, len(client.scheduler_info().get("workers", {})) or workers)
-
-        def collect(future: Any) -> None:
-            counts = future.result()
-            report.rows += counts["rows"]
-            report.matched += counts["matched"]
-            report.errors += counts["errors"]
-            report.part_seconds.append(counts["seconds"])
-            pid = counts["worker"]
-            report.worker_peak_rss_kb[pid] = max(report.worker_peak_rss_kb.get(pid, 0),
-                                                 counts["rss_kb"])  # fmt: skip
-            progress.advance("batch", counts["rows"])
-
-        for part, chunk in _partitions(rows, opts.partition_rows):
-            report.partitions += 1
-            if part in done:
-                report.skipped += 1
-                continue
-            window.append(
-                client.submit(
-                    screen_partition, part, chunk, str(folder), db_url, snapshot["key"],
-                    task_opts, cache_dir, pure=False, retries=2,
-                )
-            )  # fmt: skip
-            while len(window) >= limit:
-                wait([window[0]])
-                collect(window.popleft())
-        while window:
-            collect(window.popleft())
+        _screen_partitions(client, rows, folder, db_url, opts, done, report, workers, progress)
     finally:
         client.close()
         if not scheduler and getattr(client, "cluster", None) is not None:
@@ -280,6 +243,48 @@ def run_batch(
         },
     )
     return report
+
+
+def _screen_partitions(
+    client: Any, rows: Iterator[Row], folder: Path, db_url: str, opts: BatchOptions,
+    done: set[int], report: BatchReport, workers: int, progress: Progress,
+) -> None:  # fmt: skip
+    """Each partition not done yet screened on the cluster, at most two per worker in flight;
+    the counts of each finished partition added to `report`."""
+    from distributed import wait
+
+    window: deque[Any] = deque()
+    limit = 2 * max(1, len(client.scheduler_info().get("workers", {})) or workers)
+    cache_dir = os.environ.get("COMPLIANCE_CACHE")
+    task_opts = asdict(opts)
+
+    def collect(future: Any) -> None:
+        counts = future.result()
+        report.rows += counts["rows"]
+        report.matched += counts["matched"]
+        report.errors += counts["errors"]
+        report.part_seconds.append(counts["seconds"])
+        pid = counts["worker"]
+        report.worker_peak_rss_kb[pid] = max(report.worker_peak_rss_kb.get(pid, 0),
+                                             counts["rss_kb"])  # fmt: skip
+        progress.advance("batch", counts["rows"])
+
+    for part, chunk in _partitions(rows, opts.partition_rows):
+        report.partitions += 1
+        if part in done:
+            report.skipped += 1
+            continue
+        window.append(
+            client.submit(
+                screen_partition, part, chunk, str(folder), db_url, report.snapshot["key"],
+                task_opts, cache_dir, pure=False, retries=2,
+            )
+        )  # fmt: skip
+        while len(window) >= limit:
+            wait([window[0]])
+            collect(window.popleft())
+    while window:
+        collect(window.popleft())
 
 
 def _rows_of_skipped(report: BatchReport, folder: Path, fmt: str, done: set[int]) -> int:

@@ -35,6 +35,8 @@ def parties_format(path: Path) -> str:
 
 
 def read_any(path: Path) -> Iterator[Row]:
+    if path.is_dir():
+        raise InputFileError(f"{path} is a folder; give the file in it to read")
     fmt = parties_format(path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")

@@ -20,14 +20,14 @@ COMMANDS: dict[str, str] = {
     "update": "lists",
     "sources": "lists",
     "screen": "screen",
-    "compare": "screen",
+    "compare": "compare",
     "classify": "rules",
     "license": "rules",
     "rules": "rules",
     "check": "orders",
-    "accept": "orders",
-    "audit": "orders",
-    "rescreen": "orders",
+    "accept": "check_records",
+    "audit": "check_records",
+    "rescreen": "check_records",
     "serve": "serve",
     "mcp": "serve",
     "keys": "keys",
@@ -86,7 +86,9 @@ def _root() -> None:
 
 
 def main() -> None:
-    from compliance.cli.common import database_errors, run_app
+    from compliance.cli.common import database_errors, file_errors, run_app
 
-    with database_errors():  # any command: a database fault is one line, never a traceback
-        run_app(app)  # a usage error is one line too
+    # any command: a database fault or a file that cannot be read or written is one line, never
+    # a traceback; a usage error is one line too
+    with database_errors(), file_errors():
+        run_app(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import sys
@@ -67,14 +68,38 @@ def database_errors(engine: Engine | None = None) -> Iterator[None]:
         fail(explain(exc, engine))
 
 
+_FILE_HINTS = {
+    errno.ENOENT: "no such file or folder; check the path (an output's folder must exist)",
+    errno.EACCES: "permission denied; choose a file you may read or a folder you may write",
+    errno.EPERM: "permission denied; choose a file you may read or a folder you may write",
+    errno.EISDIR: "that is a folder; give a file name",
+    errno.ENOTDIR: "a part of that path is a file, not a folder; check the path",
+    errno.ENOSPC: "the disk is full; free some space or write elsewhere",
+    errno.EROFS: "the file system is read-only; write elsewhere",
+}
+
+
+@contextmanager
+def file_errors() -> Iterator[None]:
+    """A file the user named that cannot be read or written (a missing folder, no permission, a
+    folder given as a file, a full disk): one line naming it and what to do, exit 2."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        hint = _FILE_HINTS.get(exc.errno or 0, exc.strerror or str(exc))
+        fail(f"cannot use {exc.filename}: {hint}")
+
+
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
-    """`command` with database faults (a lock held too long, a full disk, a read-only file)
-    turned into one line and exit 2, also when it is called without `main()` (tests, embedding).
-    """
+    """`command` with database faults (a lock held too long, a full disk, a read-only file) and
+    files that cannot be read or written turned into one line and exit 2, also when it is called
+    without `main()` (tests, embedding)."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
-        with database_errors():
+        with database_errors(), file_errors():
             return command(*args, **kwargs)
 
     return run

@@ -70,7 +70,7 @@ def list_(
         [
             [
                 r["name"],
-                r["prefix"] + "...",
+                f"{r['prefix']}...",
                 "yes" if r["admin"] else "",
                 r["created_at"],
                 r["revoked_at"] or "",

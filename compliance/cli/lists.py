@@ -16,11 +16,11 @@ from compliance.cli.common import (
     guarded,
     print_json,
 )
-from compliance.cli.progress import progress_bar
+from compliance.cli.progress_bars import progress_bar
 from compliance.cli.tables import Col, fetched, list_date_cell, print_table, sha256_short
 from compliance.lists_update import SourceOutcome
 from compliance.sources import all_sources
-from compliance.store.snapshots import source_statuses
+from compliance.store.status import source_statuses
 from compliance.update import update_sources
 
 if TYPE_CHECKING:
@@ -51,49 +51,52 @@ def update(
     read again (over HTTP, a conditional GET answered 304 Not Modified)."""
     engine = engine_for(db)
 
-    def report(o: SourceOutcome) -> None:
-        if o.skipped:
-            typer.echo(f"skipped {o.source}: {o.skipped}")
-            return
-        if not o.ok:
-            typer.echo(f"FAILED  {o.error}", err=True)
-            return
-        d = o.delta.counts()
-        if o.unchanged:
-            since = "unchanged"
-        elif o.previous is not None:
-            since = f"+{d['added']} added, -{d['removed']} removed, ~{d['changed']} changed"
-        else:
-            since = "first snapshot"
-        date = f", data date {o.data_date}" if o.data_date else ""
-        if o.data_date and o.data_date_from == "http-last-modified":
-            date += " (HTTP Last-Modified)"
-        typer.echo(f"ok      {o.source}: {o.records:,} records{date} ({since})")
-        for n in o.notices:
-            typer.secho(f"  !!!   {n}", err=True, bold=True, fg=typer.colors.RED)
-        for w in o.warnings[:5]:
-            typer.echo(f"        warning: {w}")
-        if len(o.warnings) > 5:
-            typer.echo(f"        ... and {len(o.warnings) - 5} more warnings")
-
     try:
         with database_errors(engine), progress_bar(quiet) as progress:
             outcomes = update_sources(
-                engine, sources or None, mirror=mirror, force=force, on_done=report,
+                engine, sources or None, mirror=mirror, force=force, on_done=_report,
                 progress=progress,
             )  # fmt: skip
     except ValueError as exc:
         fail(str(exc))
-    if any(o.ok and not o.unchanged for o in outcomes):  # new lists: index them now
+    if any(o.ok and not o.unchanged and not o.skipped for o in outcomes):  # new lists: index
         _index_for_screening(engine)
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
 
 
+def _report(o: SourceOutcome) -> None:
+    """One line per source as it is done: ok (records, data date, what changed), skipped or
+    FAILED, then its notices and first warnings."""
+    if o.skipped:
+        typer.echo(f"skipped {o.source}: {o.skipped}")
+        return
+    if not o.ok:
+        typer.echo(f"FAILED  {o.error}", err=True)
+        return
+    d = o.delta.counts()
+    if o.unchanged:
+        since = "unchanged"
+    elif o.previous is not None:
+        since = f"+{d['added']} added, -{d['removed']} removed, ~{d['changed']} changed"
+    else:
+        since = "first snapshot"
+    date = f", data date {o.data_date}" if o.data_date else ""
+    if o.data_date and o.data_date_from == "http-last-modified":
+        date += " (HTTP Last-Modified)"
+    typer.echo(f"ok      {o.source}: {o.records:,} records{date} ({since})")
+    for n in o.notices:
+        typer.secho(f"  !!!   {n}", err=True, bold=True, fg=typer.colors.RED)
+    for w in o.warnings[:5]:
+        typer.echo(f"        warning: {w}")
+    if len(o.warnings) > 5:
+        typer.echo(f"        ... and {len(o.warnings) - 5} more warnings")
+
+
 def _index_for_screening(engine: Engine) -> None:
     """Build (and cache) the screening index of the lists now current, so that the next
     `compliance screen` starts at once."""
-    from compliance.cli.progress import progress_bar
+    from compliance.cli.progress_bars import progress_bar
     from compliance.matching.index import load_index
 
     start = time.monotonic()
@@ -153,5 +156,5 @@ def sources(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(update)
+    app.command()(guarded(update))
     app.command()(guarded(sources))

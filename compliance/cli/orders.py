@@ -1,4 +1,5 @@
-"""`compliance check`, `accept`, `audit` and `rescreen`: batch order checking."""
+"""`compliance check`: a decision for every line of an order file, with the report; the record
+of checks (`accept`, `audit`, `rescreen`) is compliance/cli/check_records.py."""
 
 from __future__ import annotations
 
@@ -18,22 +19,20 @@ from compliance.cli.common import (
     guarded,
     print_json,
 )
-from compliance.cli.progress import progress_bar
+from compliance.cli.progress_bars import progress_bar
 from compliance.cli.tables import (
     Col,
-    echo_decision,
     fetched,
     list_date_cell,
     print_table,
     sha256_short,
     shorten,
 )
-from compliance.orders import accept as accept_mod
 from compliance.orders import audit as audit_mod
-from compliance.orders.decide import DECISIONS, Thresholds
+from compliance.orders.decide import DECISIONS, ScoreThresholds
+from compliance.orders.deciders import CheckOptions
 from compliance.orders.reader import InputError, load_mapping_file, parse_map_options
-from compliance.orders.rescreen import rescreen as rescreen_fn
-from compliance.orders.run import CheckOptions, CheckReport, NoListsError, check_file, make_decider
+from compliance.orders.run import CheckReport, NoListsError, check_file
 from compliance.orders.writer import merge_reasons
 from compliance.store.db import resolve_url
 
@@ -45,58 +44,86 @@ ReviewOpt = Annotated[
 ]
 
 
-def _thresholds(block: float, review: float) -> Thresholds:
+def score_thresholds(block: float, review: float) -> ScoreThresholds:
     try:
-        return Thresholds(block=block, review=review)
+        return ScoreThresholds(block=block, review=review)
     except ValueError as exc:
         fail(str(exc))
 
 
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write every line with its decision: .csv, .jsonl, .xlsx"),
+]
+OutputFormatOpt = Annotated[
+    str | None, typer.Option(help="csv, jsonl or xlsx (default: from --output's name).")
+]
+InputFormatOpt = Annotated[
+    str | None, typer.Option(help="csv, xlsx or jsonl (default: from the file name).")
+]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option("--map", help='FIELD="Source Column" (repeatable), e.g. customer="Sold-To".'),
+]
+MappingOpt = Annotated[
+    Path | None, typer.Option(help="Mapping file: JSON object or FIELD = Column lines.")
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option(help="Worker processes (default: all cores for big files).")
+]
+DateOpt = Annotated[
+    str | None, typer.Option("--date", help="Apply the rules in force on YYYY-MM-DD.")
+]
+ListsOpt = Annotated[
+    list[str] | None, typer.Option("--list", help="Screen against these sources only.")
+]
+AuditOpt = Annotated[bool, typer.Option("--audit/--no-audit", help="Record the run.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+SummaryOpt = Annotated[OutputFormat, typer.Option("--format", help="Summary: table or json")]
+
+
 def check(
     file: Annotated[Path, typer.Argument(help="Order file: .csv, .xlsx or .jsonl")],
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write every line with its decision: .csv, .jsonl, .xlsx",
-        ),
-    ] = None,
-    output_format: Annotated[
-        str | None, typer.Option(help="csv, jsonl or xlsx (default: from --output's name).")
-    ] = None,
-    input_format: Annotated[
-        str | None, typer.Option(help="csv, xlsx or jsonl (default: from the file name).")
-    ] = None,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option("--map", help='FIELD="Source Column" (repeatable), e.g. customer="Sold-To".'),
-    ] = None,
-    mapping: Annotated[
-        Path | None, typer.Option(help="Mapping file: JSON object or FIELD = Column lines.")
-    ] = None,
+    output: OutputOpt = None,
+    output_format: OutputFormatOpt = None,
+    input_format: InputFormatOpt = None,
+    map_: MapOpt = None,
+    mapping: MappingOpt = None,
     block_threshold: BlockOpt = 90.0,
     review_threshold: ReviewOpt = 80.0,
-    workers: Annotated[
-        int | None, typer.Option(help="Worker processes (default: all cores for big files).")
-    ] = None,
-    on_date: Annotated[
-        str | None, typer.Option("--date", help="Apply the rules in force on YYYY-MM-DD.")
-    ] = None,
-    lists: Annotated[
-        list[str] | None, typer.Option("--list", help="Screen against these sources only.")
-    ] = None,
-    record: Annotated[bool, typer.Option("--audit/--no-audit", help="Record the run.")] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    format: Annotated[OutputFormat, typer.Option("--format", help="Summary: table or json")] = (
-        OutputFormat.table
-    ),
+    workers: WorkersOpt = None,
+    on_date: DateOpt = None,
+    lists: ListsOpt = None,
+    record: AuditOpt = True,
+    quiet: QuietOpt = False,
+    format: SummaryOpt = OutputFormat.table,
     db: DbOption = None,
 ) -> None:
     """Decide every order line: BLOCK > LICENSE_REQUIRED > REVIEW > CLEAR (ERROR: unreadable).
 
     Exit status 0 when every line is CLEAR, 1 otherwise, 2 when the file cannot be checked."""
-    thresholds = _thresholds(block_threshold, review_threshold)
+    thresholds = score_thresholds(block_threshold, review_threshold)
+    opts = _check_options(file, map_, mapping, thresholds, workers, on_date, lists, db)
+    try:
+        with progress_bar(quiet) as progress:
+            report = check_file(
+                file, opts, output=output, output_format=output_format,
+                input_format=input_format, record=record, progress=progress,
+            )  # fmt: skip
+    except (InputError, NoListsError, ValueError) as exc:
+        fail(str(exc), EXIT_ERROR)
+    if format == OutputFormat.json:
+        print_json(_report_dict(report))
+    else:
+        _print_report(report, show_lines=output is None)
+    raise typer.Exit(report.exit_code)
+
+
+def _check_options(
+    file: Path, map_: list[str] | None, mapping: Path | None, thresholds: ScoreThresholds,
+    workers: int | None, on_date: str | None, lists: list[str] | None, db: str | None,
+) -> CheckOptions:  # fmt: skip
+    """The options of a check, each checked now: one line and exit 2 for a bad one."""
     try:
         explicit = load_mapping_file(mapping) if mapping else {}
         explicit |= parse_map_options(map_ or [])
@@ -114,7 +141,7 @@ def check(
     if workers is None:
         big = file.is_file() and file.stat().st_size > 2_000_000
         workers = (os.cpu_count() or 1) if big else 1
-    opts = CheckOptions(
+    return CheckOptions(
         db_url=resolve_url(db),
         mapping=explicit,
         thresholds=thresholds,
@@ -122,24 +149,6 @@ def check(
         lists=lists or None,
         workers=max(1, workers),
     )
-    try:
-        with progress_bar(quiet) as progress:
-            report = check_file(
-                file,
-                opts,
-                output=output,
-                output_format=output_format,
-                input_format=input_format,
-                record=record,
-                progress=progress,
-            )
-    except (InputError, NoListsError, ValueError) as exc:
-        fail(str(exc), EXIT_ERROR)
-    if format == OutputFormat.json:
-        print_json(_report_dict(report))
-    else:
-        _print_report(report, show_lines=output is None)
-    raise typer.Exit(report.exit_code)
 
 
 def _report_dict(r: CheckReport) -> dict[str, Any]:
@@ -161,7 +170,7 @@ def _report_dict(r: CheckReport) -> dict[str, Any]:
                 "line": x.line,
                 "order_id": x.order_id,
                 "decision": x.decision,
-                "reasons": [y["text"] for y in x.reasons],
+                "reasons": [y.text for y in x.reasons],
             }
             for x in r.flagged
         ],
@@ -219,14 +228,14 @@ def _print_report(r: CheckReport, show_lines: bool) -> None:
         for x in r.flagged:
             shown = [
                 m for m in merge_reasons(x.reasons)
-                if m["decision"] != "CLEAR" or m["text"].startswith("ACCEPTED")
+                if m.decision != "CLEAR" or m.text.startswith("ACCEPTED")
             ]  # fmt: skip
             rows.append(
                 [
                     x.line,
                     x.order_id or "?",
                     x.decision,
-                    "\n".join("- " + shorten(m["text"]) for m in shown),
+                    "\n".join("- " + shorten(m.text) for m in shown),
                 ]
             )
         typer.echo("")
@@ -243,188 +252,5 @@ def _print_report(r: CheckReport, show_lines: bool) -> None:
         typer.echo(f"warning: {w}", err=True)
 
 
-def accept(
-    party: Annotated[
-        str | None, typer.Option(help="The party name as it appears in orders.")
-    ] = None,
-    entry: Annotated[str | None, typer.Option(help="The listed entry, SOURCE:ID.")] = None,
-    reason: Annotated[str | None, typer.Option(help="Why the party is not that entry.")] = None,
-    by: Annotated[str | None, typer.Option(help="Who accepts (default: your login).")] = None,
-    list_: Annotated[bool, typer.Option("--list", help="List accepted matches.")] = False,
-    revoke: Annotated[int | None, typer.Option(help="Revoke the acceptance with this id.")] = None,
-    format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
-    db: DbOption = None,
-) -> None:
-    """Record that a party is not a listed entry (a false positive), or list / revoke them."""
-    engine = engine_for(db)
-    if revoke is not None:
-        if not accept_mod.revoke(engine, revoke, by=by):
-            fail(f"no active acceptance with id {revoke}")
-        typer.echo(f"revoked acceptance #{revoke}")
-        return
-    if list_:
-        rows = accept_mod.list_accepted(engine)
-        current = accept_mod.load_acceptances(engine)
-        valid = {a.id: a.still_valid for a in current.values()}
-        data = [
-            {
-                "id": a.id,
-                "party": a.party,
-                "entry": f"{a.source}:{a.source_id}",
-                "entry_name": a.entry_name,
-                "by": a.accepted_by,
-                "at": a.accepted_at.isoformat(timespec="seconds"),
-                "reason": a.reason,
-                "status": "active" if valid.get(a.id, False) else "entry changed",
-            }
-            for a in rows
-        ]
-        if format == OutputFormat.json:
-            print_json(data)
-        else:
-            print_table(
-                [Col("id", wrap=False, right=True), Col("party"), Col("entry"),
-                 Col("entry name"), Col("by"), Col("at", wrap=False), Col("status"),
-                 Col("reason")],
-                [
-                    [d["id"], d["party"], d["entry"], d["entry_name"], d["by"],
-                     d["at"].replace("T", " "), d["status"], shorten(d["reason"], 120)]
-                    for d in data
-                ],
-            )  # fmt: skip
-        return
-    if not (party and entry and reason):
-        fail("give --party, --entry SOURCE:ID and --reason (or --list / --revoke ID)")
-    try:
-        row = accept_mod.accept(engine, party, entry, reason, by=by)
-    except accept_mod.AcceptError as exc:
-        fail(str(exc))
-    typer.echo(
-        f"accepted #{row.id}: {row.party!r} is not {row.source}:{row.source_id} "
-        f"({row.entry_name}); by {row.accepted_by}. Raised again if the entry changes."
-    )
-
-
-def audit(
-    run_id: Annotated[
-        int | None, typer.Argument(help="Show this run (default: list runs).")
-    ] = None,
-    export: Annotated[
-        Path | None, typer.Option(help="Write the run's per-line decisions (.csv or .jsonl).")
-    ] = None,
-    limit: Annotated[int, typer.Option(help="How many recent runs to list.")] = 50,
-    format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
-    db: DbOption = None,
-) -> None:
-    """List check runs, show one (input checksum, list snapshots, thresholds, counts), export
-    its per-line decisions."""
-    engine = engine_for(db)
-    if run_id is None:
-        if export is not None:
-            fail("--export needs a RUN_ID")
-        runs = audit_mod.list_runs(engine, limit)
-        if format == OutputFormat.json:
-            print_json([audit_mod.run_to_dict(r) for r in runs])
-            return
-        print_table(
-            [Col("run", wrap=False, right=True), Col("started", wrap=False), Col("user"),
-             Col("status"), Col("lines", wrap=False, right=True), Col("counts"), Col("input"),
-             Col("input sha256", wrap=False)],
-            [
-                [r.id, fetched(r.started_at), r.user, r.status, f"{r.line_count or 0:,}",
-                 " ".join(f"{k}={v}" for k, v in (r.counts or {}).items() if v),
-                 Path(r.input_path).name, sha256_short(r.input_sha256)]
-                for r in runs
-            ],
-        )  # fmt: skip
-        return
-    run = audit_mod.get_run(engine, run_id)
-    if run is None:
-        fail(f"no check run #{run_id}")
-    if export is not None:
-        n = audit_mod.export_run(engine, run_id, export)
-        typer.echo(f"wrote {n:,} lines of run #{run_id} to {export}")
-        return
-    d = audit_mod.run_to_dict(run)
-    if format == OutputFormat.json:
-        print_json(d)
-        return
-    labels = {
-        "id": "run", "started_at": "started", "finished_at": "finished", "status": "status",
-        "user": "user", "input_path": "input", "input_sha256": "input sha256",
-        "input_format": "input format", "output_path": "output", "line_count": "lines",
-    }  # fmt: skip
-    for k, label in labels.items():
-        value = d.get(k)
-        if k.endswith("_at"):
-            value = fetched(value) or value
-        typer.echo(f"{label:13} {'' if value is None else value}")
-    typer.echo(f"{'thresholds':13} {d['thresholds']}")
-    typer.echo(f"{'counts':13} {d['counts']}")
-    typer.echo("lists used:")
-    print_snapshots(d["snapshots"])
-
-
-def rescreen(
-    run: Annotated[
-        list[int] | None, typer.Option("--run", help="Re-check these runs (default: all).")
-    ] = None,
-    block_threshold: BlockOpt = 90.0,
-    review_threshold: ReviewOpt = 80.0,
-    record: Annotated[bool, typer.Option("--audit/--no-audit", help="Record it.")] = True,
-    format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
-    db: DbOption = None,
-) -> None:
-    """Re-check the parties of past runs against only the entries added or changed since.
-
-    Exit status 1 when there are new hits."""
-    thresholds = _thresholds(block_threshold, review_threshold)
-    engine = engine_for(db)
-    for run_id in run or []:
-        if audit_mod.get_run(engine, run_id) is None:
-            fail(f"--run {run_id}: no check run #{run_id}; `compliance audit` lists the runs")
-    opts = CheckOptions(db_url=resolve_url(db), thresholds=thresholds)
-    report = rescreen_fn(
-        engine,
-        lambda: make_decider(opts),
-        run_ids=run or None,
-        thresholds=thresholds,
-        record=record,
-    )
-    if format == OutputFormat.json:
-        print_json(
-            {
-                "id": report.id,
-                "runs": report.run_ids,
-                "parties_checked": report.parties_checked,
-                "new_entries": report.new_entries,
-                "thresholds": report.thresholds,
-                "hits": report.hits,
-            }
-        )
-    else:
-        typer.echo(
-            f"Re-screened {report.parties_checked:,} parties of {len(report.run_ids)} "
-            f"run(s) against {report.entries_checked:,} added/changed entries "
-            f"({', '.join(f'{k} {v:,}' for k, v in report.new_entries.items()) or 'none'})"
-            f"; thresholds block {thresholds.block:g}, review {thresholds.review:g}"
-        )
-        if not report.hits:
-            typer.echo("No new hits.")
-        for h in report.hits:
-            echo_decision(h.get("decision", ""), shorten(h["text"], 400))
-            for ln in h["lines"][:10]:
-                typer.echo(
-                    f"    run #{ln['run_id']} line {ln['line']} order {ln['order_id']} "
-                    f"({ln['role']})"
-                )
-            if len(h["lines"]) > 10:
-                typer.echo(f"    ... and {len(h['lines']) - 10} more lines")
-    raise typer.Exit(report.exit_code)
-
-
 def register(app: typer.Typer) -> None:
     app.command()(guarded(check))
-    app.command()(guarded(accept))
-    app.command()(guarded(audit))
-    app.command()(guarded(rescreen))

@@ -29,8 +29,8 @@ from compliance.rules.dated import load_dated
 from compliance.rules.license import LicenseInputError, determine_license
 from compliance.rules.regstore import current_sections, latest_changes
 from compliance.rules.thresholds import ENCODED, check_text
-from compliance.sources import federal_register
-from compliance.store.snapshots import current_meta
+from compliance.sources import ecfr, federal_register
+from compliance.store.status import current_meta
 
 LICENSE_REASON_WIDTH = 900  # a license reason is the answer itself: shortened only when huge
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table or json")]
@@ -83,9 +83,9 @@ def classify(
         if model is not None:
             c = classify_model(model)
         else:
-            if bits is None:
+            if tops is None or bits is None:
                 fail("--bits is required with --tops")
-            c = classify_spec(tops, bits, die_area, datacenter)  # type: ignore[arg-type]
+            c = classify_spec(tops, bits, die_area, datacenter)
     except UnknownModelError as exc:
         fail(str(exc))
     except ValueError as exc:
@@ -142,11 +142,12 @@ def license(  # noqa: A001 - the command's name
 
 
 EXIT_NOT_VERIFIED = 3
+UPDATE_TEXTS = f"compliance update {ecfr.KEY}"  # scrapes the regulation texts
 RULES_HELP = (
     "Thresholds in use, the regulation texts they were checked against, and what changed.\n\n"
     "Exit status: 0 the thresholds were verified against the scraped 3A090 text; "
     "2 that text states other thresholds; "
-    "3 NOT VERIFIED: no scraped text yet (run `compliance update us_ecfr`) "
+    f"3 NOT VERIFIED: no scraped text yet (run `{UPDATE_TEXTS}`) "
     "or it does not state every threshold."
 )
 
@@ -193,7 +194,7 @@ def rules(format: FormatOption = OutputFormat.table, db: DbOption = None) -> Non
     if check is None or check.missing:
         typer.echo(
             "warning: the 3A090 thresholds are NOT VERIFIED against the regulation text "
-            "(exit status 3); run `compliance update us_ecfr`",
+            f"(exit status {EXIT_NOT_VERIFIED}); run `{UPDATE_TEXTS}`",
             err=True,
         )
         raise typer.Exit(EXIT_NOT_VERIFIED)
@@ -209,7 +210,7 @@ def _print_rules(
         title="3A090 thresholds used by the classifier",
     )
     if row is None or check is None:
-        typer.echo("NOT VERIFIED: no scraped 3A090 text yet (run `compliance update us_ecfr`)")
+        typer.echo(f"NOT VERIFIED: no scraped 3A090 text yet (run `{UPDATE_TEXTS}`)")
     elif check.ok:
         typer.echo(f"verified against the 3A090 text current as of {row.ecfr_date}"
                    + (f" (amended {row.amended_on})" if row.amended_on else ""))  # fmt: skip
@@ -217,7 +218,7 @@ def _print_rules(
         typer.echo(f"NOT VERIFIED: the text does not state {', '.join(check.missing)}")
     typer.echo("")
     if not sections:
-        typer.echo("Regulation texts: none scraped yet (run `compliance update us_ecfr`)")
+        typer.echo(f"Regulation texts: none scraped yet (run `{UPDATE_TEXTS}`)")
     else:
         print_table(
             [Col("section"), Col("eCFR date", wrap=False), Col("amended", wrap=False),

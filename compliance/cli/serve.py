@@ -8,38 +8,47 @@ from typing import Annotated
 
 import typer
 
-from compliance.cli.common import DbOption, engine_for, fail
+from compliance.cli.common import DbOption, engine_for, fail, guarded
+
+HostOpt = Annotated[str, typer.Option(help="Address to bind; beyond loopback, keys are required.")]
+PortOpt = Annotated[int, typer.Option(help="TCP port.")]
+WorkersOpt = Annotated[int, typer.Option(help="Worker processes (each loads the index).")]
+KeysOpt = Annotated[bool, typer.Option("--require-keys", help="Require API keys even on loopback.")]
+BodyOpt = Annotated[int, typer.Option(help="Largest JSON body, bytes.")]
+UploadOpt = Annotated[int, typer.Option(help="Largest order file or NDJSON stream, bytes.")]
+BatchOpt = Annotated[int, typer.Option(help="Most parties in one JSON batch.")]
+NameOpt = Annotated[int, typer.Option(help="Longest name, characters.")]
+RateOpt = Annotated[
+    float, typer.Option(help="Requests/s per API key, all workers together (0: none).")
+]
+BurstOpt = Annotated[int, typer.Option(help="Requests a key may send at once.")]
+PollOpt = Annotated[float, typer.Option(help="Seconds between checks for updated lists.")]
+ListenOpt = Annotated[
+    bool,
+    typer.Option(
+        help="PostgreSQL: reload as soon as an update commits (LISTEN/NOTIFY); "
+        "polling stays on as the safety net."
+    ),
+]
+StaleOpt = Annotated[int, typer.Option(help="Flag lists older than this on /sources.")]
+LogOpt = Annotated[str, typer.Option(help="uvicorn log level.")]
 
 
 def serve(
-    host: Annotated[
-        str, typer.Option(help="Address to bind; beyond loopback, keys are required.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (each loads the index).")] = 1,
-    require_keys: Annotated[
-        bool, typer.Option("--require-keys", help="Require API keys even on loopback.")
-    ] = False,
-    max_body: Annotated[int, typer.Option(help="Largest JSON body, bytes.")] = 10 * 1024 * 1024,
-    max_upload: Annotated[
-        int, typer.Option(help="Largest order file or NDJSON stream, bytes.")
-    ] = 1024 * 1024 * 1024,
-    max_batch: Annotated[int, typer.Option(help="Most parties in one JSON batch.")] = 1000,
-    max_name: Annotated[int, typer.Option(help="Longest name, characters.")] = 1000,
-    rate: Annotated[
-        float, typer.Option(help="Requests/s per API key, all workers together (0: none).")
-    ] = 50.0,
-    burst: Annotated[int, typer.Option(help="Requests a key may send at once.")] = 200,
-    poll: Annotated[float, typer.Option(help="Seconds between checks for updated lists.")] = 3.0,
-    listen: Annotated[
-        bool,
-        typer.Option(
-            help="PostgreSQL: reload as soon as an update commits (LISTEN/NOTIFY); "
-            "polling stays on as the safety net."
-        ),
-    ] = True,
-    stale_days: Annotated[int, typer.Option(help="Flag lists older than this on /sources.")] = 30,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    workers: WorkersOpt = 1,
+    require_keys: KeysOpt = False,
+    max_body: BodyOpt = 10 * 1024 * 1024,
+    max_upload: UploadOpt = 1024 * 1024 * 1024,
+    max_batch: BatchOpt = 1000,
+    max_name: NameOpt = 1000,
+    rate: RateOpt = 50.0,
+    burst: BurstOpt = 200,
+    poll: PollOpt = 3.0,
+    listen: ListenOpt = True,
+    stale_days: StaleOpt = 30,
+    log_level: LogOpt = "info",
     db: DbOption = None,
 ) -> None:
     """Serve the HTTP API (/docs), the web pages (/) and /metrics."""
@@ -47,15 +56,12 @@ def serve(
     import shutil
     import tempfile
 
-    import uvicorn
-
+    from compliance.api.keys import list_keys
     from compliance.api.settings import ENV, Settings, is_loopback
     from compliance.store.db import resolve_url
 
     if workers < 1:
         fail("--workers must be at least 1")
-    from compliance.api.keys import list_keys
-
     engine = engine_for(db)
     settings = Settings(
         require_keys=require_keys or not is_loopback(host),
@@ -75,11 +81,7 @@ def serve(
             "run `compliance keys create NAME` first"
         )
     os.environ["COMPLIANCE_DB"] = resolve_url(db)
-    metrics_dir = rate_dir = None
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # the workers' counters are summed through files in one folder (prometheus_client)
-        metrics_dir = tempfile.mkdtemp(prefix="compliance-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    rate_dir = None
     if workers > 1 and rate > 0:  # one token bucket per key for all the workers
         settings.rate_dir = rate_dir = tempfile.mkdtemp(prefix="compliance-rate-")
     os.environ[ENV] = settings.to_env()
@@ -88,6 +90,25 @@ def serve(
         + ("; API keys required" if settings.require_keys else ""),
         err=True,
     )
+    try:
+        _run_uvicorn(host, port, workers, log_level)
+    finally:
+        if rate_dir is not None:
+            shutil.rmtree(rate_dir, ignore_errors=True)
+
+
+def _run_uvicorn(host: str, port: int, workers: int, log_level: str) -> None:
+    import os
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # the workers' counters are summed through files in one folder (prometheus_client)
+        metrics_dir = tempfile.mkdtemp(prefix="compliance-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
         uvicorn.run(
             "compliance.api.app:app_from_env",
@@ -100,9 +121,8 @@ def serve(
             server_header=False,
         )
     finally:
-        for folder in (metrics_dir, rate_dir):
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def mcp(db: DbOption = None) -> None:
@@ -115,5 +135,5 @@ def mcp(db: DbOption = None) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(serve)
-    app.command()(mcp)
+    app.command()(guarded(serve))
+    app.command()(guarded(mcp))

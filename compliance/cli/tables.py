@@ -194,10 +194,8 @@ def snapshot_line(snap: dict[str, Any]) -> str:
 
 
 def display_list(match: Any) -> str:
-    """The list(s) a match is on, as an officer names them ("Entity List", "SDN List").
-
-    Today Match carries `lists` (the publisher's list names) and `source` (our key); when Match
-    gains a display name per list (e.g. `list_name`), point this one helper at it."""
+    """The list(s) a match is on, as an officer names them ("CSL · Entity List"): the name its
+    source's policy gives (`Match.list_name`), else the publisher's list names, else the key."""
     name = getattr(match, "list_name", None)
     if name:
         return str(name)

@@ -133,7 +133,8 @@ def _segment_run(
     single characters (研究与发展中心: 研究 与 发展 中心, not 发展中 心), each with its renderings
     (none for a single character known to neither)."""
     n = len(run)
-    best: list[tuple[float, int, tuple[str, ...]]] = [(0.0, 0, ())] + [(math.inf, 0, ())] * n
+    none: tuple[str, ...] = ()
+    best: list[tuple[float, int, tuple[str, ...]]] = [(0.0, 0, none)] + [(math.inf, 0, none)] * n
     reach = max(longest, cedict.longest_word())
     for end in range(1, n + 1):
         for size in range(1, min(reach, end) + 1):

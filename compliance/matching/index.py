@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import math
-import re
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,18 +28,15 @@ from compliance.matching.indexfile import (
     KeyedLists,
     KeyedValues,
     Reader,
-    Writer,
     id_map,
 )
 from compliance.matching.normalize import (
     NORMALISATION_TABLES,
     NormName,
-    normalize_id,
     normalize_name,
-    phonetic_key,
 )
 from compliance.progress import NO_PROGRESS, Progress
-from compliance.sources import policy_of
+from compliance.sources import policy_fingerprint
 from compliance.store.db import read_snapshot
 
 if TYPE_CHECKING:
@@ -75,6 +69,11 @@ class EntityInfo:
     identifiers: list[tuple[str, str]] = field(default_factory=list)  # (type, number)
     group: int = -1  # entities that are the same listing published by several sources
 
+    @property
+    def compact_name(self) -> str:
+        """The listed name as the matcher compares it (what a policy's merge key may read)."""
+        return normalize_name(self.name or "").compact
+
 
 @dataclass(slots=True)
 class NameEntry:
@@ -105,8 +104,8 @@ class MatchIndex:
         self.postings = KeyedLists(ids, f.int_lists("postings"))  # token -> name indexes
         self.df = KeyedValues(ids, f.section("df"))  # token -> names holding it
         self.weights = KeyedValues(ids, f.section("weights"))  # token -> inverse frequency
-        self.entities = f.records("entities", _decode_entity)
-        self.names = f.records("names", _decode_name)
+        self.entities = f.records("entities", decode_entity)
+        self.names = f.records("names", decode_name)
         self.groups = f.int_lists("groups")  # group -> entity indexes
         self.primary_name = f.section("primary_name")  # entity index -> its primary name
         self.name_weight = f.section("name_weight")  # name index -> sum of token weights
@@ -141,30 +140,30 @@ class MatchIndex:
 _ENTITY_FIELDS = tuple(f.name for f in dataclass_fields(EntityInfo))
 
 
-def _encode_entity(e: EntityInfo) -> bytes:
+def encode_entity(e: EntityInfo) -> bytes:
     return orjson.dumps([getattr(e, name) for name in _ENTITY_FIELDS])
 
 
-def _decode_entity(raw: bytes) -> EntityInfo:
+def decode_entity(raw: bytes) -> EntityInfo:
     e = EntityInfo(*orjson.loads(raw))
     e.identifiers = [(t, n) for t, n in e.identifiers]
     return e
 
 
-def _encode_name(n: NameEntry) -> bytes:
+def encode_name(n: NameEntry) -> bytes:
     norm = n.norm
     return orjson.dumps(
         [n.entity, n.name, n.kind, norm.tokens, norm.legal_forms, norm.latin, norm.words]
     )
 
 
-def _decode_name(raw: bytes) -> NameEntry:
+def decode_name(raw: bytes) -> NameEntry:
     entity, name, kind, tokens, legal, latin, words = orjson.loads(raw)
     return NameEntry(entity, name, kind, NormName(tuple(tokens), tuple(legal), latin, tuple(words)))
 
 
 @contextmanager
-def _connected(bind: Engine | Connection) -> Iterator[Connection]:
+def connected(bind: Engine | Connection) -> Iterator[Connection]:
     from sqlalchemy.engine import Connection
 
     if isinstance(bind, Connection):
@@ -178,13 +177,15 @@ def _code_version() -> str:
     """The index's shape and normalisation come from this code: a changed file, a new index."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in ("index.py", "indexfile.py", "normalize.py", "abbreviations.py", "cjk.py"):
+    for name in (
+        "index.py", "index_build.py", "indexfile.py", "normalize.py", "abbreviations.py", "cjk.py"
+    ):  # fmt: skip
         digest.update((here / name).read_bytes())
     for table in NORMALISATION_TABLES:  # a changed table changes the normalised names too
         digest.update(data_file(table).read_bytes())
     # How listings are grouped comes from the sources' policies: a changed policy, a new index.
     package = here.parent
-    for path in [package / "policy.py", *sorted((package / "sources").glob("*.py"))]:
+    for path in [package / "policy.py", *sorted((package / "sources").rglob("*.py"))]:
         digest.update(path.read_bytes())
     return f"{INDEX_VERSION}|{digest.hexdigest()[:12]}"
 
@@ -194,13 +195,19 @@ _CODE_VERSION = _code_version()
 
 def cache_key(bind: Engine | Connection) -> tuple[str, dict[int, dict[str, Any]]]:
     """The cache key of the current snapshots, and their facts (source, id, date, sha256)."""
-    with _connected(bind) as conn:
+    with connected(bind) as conn:
         rows = conn.exec_driver_sql(indexcache.CURRENT_SNAPSHOTS).all()
     url = bind.engine.url
     database = indexcache.database_identity(
         url.drivername, url.database, url.render_as_string(hide_password=True)
     )
-    return indexcache.snapshot_key(database, rows, _CODE_VERSION)
+    return indexcache.snapshot_key(database, rows, _code_and_policies())
+
+
+def _code_and_policies() -> str:
+    """This code's version and every registered source's policy (a list registered at run time
+    groups and ranks its entries too)."""
+    return f"{_CODE_VERSION}|{policy_fingerprint()}"
 
 
 def cached_index(url: str) -> MatchIndex | None:
@@ -212,7 +219,7 @@ def cached_index(url: str) -> MatchIndex | None:
     if path is None or rows is None:
         return None
     database = indexcache.database_identity("sqlite", path, url)
-    key, _snaps = indexcache.snapshot_key(database, rows, _CODE_VERSION)
+    key, _snaps = indexcache.snapshot_key(database, rows, _code_and_policies())
     return open_cached(key)
 
 
@@ -246,6 +253,8 @@ def _load_index_from(conn: Connection, use_cache: bool, progress: Progress) -> M
         cached = open_cached(key)
         if cached is not None:
             return cached
+    from compliance.matching.index_build import build_index  # not needed to screen from cache
+
     index = build_index(conn, key, snaps, progress)
     if use_cache and indexcache.write_atomic(indexcache.cache_path(key), index.buffer):
         # Served from the page cache from now on, shared by every process that screens.
@@ -265,189 +274,8 @@ def open_cached(key: str) -> MatchIndex | None:
     return index if index.key == key else None
 
 
-def build_index(
-    bind: Engine | Connection,
-    key: str,
-    snaps: dict[int, dict[str, Any]],
-    progress: Progress = NO_PROGRESS,
-) -> MatchIndex:
-    # The ORM models (and sqlmodel) are needed only here, not to screen from the cache.
-    from sqlalchemy import String, func, select, type_coerce
-
-    from compliance.store.models import Entity, EntityBirthDate, EntityIdentifier, EntityName
-
-    entities: list[EntityInfo] = []
-    pos: dict[int, int] = {}
-    names: list[NameEntry] = []
-    snap_ids = list(snaps)
-    with _connected(bind) as conn:
-        # JSON columns come back as text and are decoded with orjson: much faster at this size.
-        for r in conn.execute(
-            select(
-                Entity.id,
-                Entity.source,
-                Entity.source_id,
-                Entity.entity_type,
-                Entity.name,
-                type_coerce(Entity.programs, String).label("programs"),
-                type_coerce(Entity.lists, String).label("lists"),
-                type_coerce(Entity.countries, String).label("countries"),
-                type_coerce(Entity.fields, String).label("fields"),
-                Entity.content_hash,
-                Entity.snapshot_id,
-            )
-            .where(Entity.snapshot_id.in_(snap_ids))
-            .order_by(Entity.id)
-        ):
-            pos[r.id] = len(entities)
-            fields = {k: v for k, v in (_json(r.fields) or {}).items() if k in KEEP_FIELDS and v}
-            entities.append(
-                EntityInfo(
-                    r.id,
-                    r.source,
-                    r.source_id,
-                    r.entity_type,
-                    r.name,
-                    _json(r.programs) or [],
-                    _json(r.lists) or [],
-                    _json(r.countries) or [],
-                    fields,
-                    r.content_hash,
-                    r.snapshot_id,
-                )
-            )
-        current = select(Entity.id).where(Entity.snapshot_id.in_(snap_ids))
-        total = conn.execute(
-            select(func.count()).select_from(EntityName).where(EntityName.entity_id.in_(current))
-        ).scalar_one()
-        progress.start("index", "indexing names", total=total)
-        for done, (eid, name, kind) in enumerate(
-            conn.execute(
-                select(EntityName.entity_id, EntityName.name, EntityName.kind)
-                .where(EntityName.entity_id.in_(current))
-                .order_by(EntityName.id)
-            ),
-            1,
-        ):
-            if done % 2000 == 0:
-                progress.update("index", completed=done)
-            if eid in pos and name:
-                person = entities[pos[eid]].type == "person"
-                for variant in name_variants(name):
-                    norm = normalize_name(variant)
-                    names.append(
-                        NameEntry(pos[eid], name, kind, norm.as_person() if person else norm)
-                    )
-        for eid, date in conn.execute(
-            select(EntityBirthDate.entity_id, EntityBirthDate.date)
-            .where(EntityBirthDate.entity_id.in_(current))
-            .order_by(EntityBirthDate.id)
-        ):
-            if eid in pos and date:
-                e = entities[pos[eid]]
-                e.births.append(date)
-                if date[:4].isdigit():
-                    e.birth_years.append(int(date[:4]))
-        by_id: dict[str, list[int]] = defaultdict(list)
-        for eid, typ, number in conn.execute(
-            select(EntityIdentifier.entity_id, EntityIdentifier.type, EntityIdentifier.number)
-            .where(EntityIdentifier.entity_id.in_(current))
-            .order_by(EntityIdentifier.id)
-        ):
-            if eid in pos and number:
-                entities[pos[eid]].identifiers.append((typ, number))
-                norm = normalize_id(number)
-                if len(norm) >= 4:
-                    by_id[norm].append(pos[eid])
-    index = _assemble(entities, names, dict(by_id), snaps, key)
-    progress.finish("index")
-    return index
-
-
-def _json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
-
-
-def _assemble(
-    entities: list[EntityInfo],
-    names: list[NameEntry],
-    by_id: dict[str, list[int]],
-    snaps: dict[int, dict[str, Any]],
-    key: str,
-) -> MatchIndex:
-    postings: dict[str, list[int]] = defaultdict(list)
-    for i, n in enumerate(names):
-        toks = n.norm.tokens
-        joined = (a + b for a, b in zip(toks, toks[1:], strict=False))
-        for t in dict.fromkeys([*toks, *joined]):
-            postings[t].append(i)
-    vocab = list(postings)
-    by_phonetic: dict[str, list[int]] = defaultdict(list)  # values: token ids
-    by_shape: dict[str, list[int]] = defaultdict(list)
-    for tid, t in enumerate(vocab):
-        k = phonetic_key(t)
-        if len(k) >= 3:
-            by_phonetic[k].append(tid)
-        if len(t) >= MIN_TYPO_LEN and t.isalpha():
-            for shape in shapes(t):
-                by_shape[shape].append(tid)
-    groups = _group(entities)
-    weights = {t: max(math.log(len(names) / len(v)), 0.3) for t, v in postings.items()}
-    primary_name = [-1] * len(entities)
-    for i, n in enumerate(names):
-        if primary_name[n.entity] == -1 or n.kind == "primary":
-            primary_name[n.entity] = i
-    out = Writer()
-    out.strings("vocab", vocab)
-    out.int_lists("postings", postings.values())
-    out.array("df", "i", map(len, postings.values()))
-    out.array("weights", "d", weights.values())
-    for name, table in (("phonetic", by_phonetic), ("shape", by_shape), ("id", by_id)):
-        out.strings(name, list(table))
-        out.int_lists(name, list(table.values()))
-    out.records("entities", [_encode_entity(e) for e in entities])
-    out.records("names", [_encode_name(n) for n in names])
-    out.int_lists("groups", groups)
-    out.array("primary_name", "i", primary_name)
-    out.array("name_weight", "d", (sum(weights[t] for t in n.norm.tokens) for n in names))
-    meta = {"key": key, "snapshots": snaps, "max_idf": math.log(max(len(names), 2))}
-    return MatchIndex(out.getvalue(meta))
-
-
-_TRAILING_BRACKETS = re.compile(r"\s*[(\[][^()\[\]]*[)\]][\s.,;]*$")
-
-
-def name_variants(name: str) -> list[str]:
-    """The listed name, and the name without what it adds in brackets at the end ("Huawei
-    Technologies Co., Ltd. (Huawei)", "... (IRGC)"): an abbreviation or a note. Brackets inside
-    the name ("Huawei Technologies (Vietnam) Company Limited") name another entity: kept."""
-    bare = _TRAILING_BRACKETS.sub("", name).strip(" ,;")
-    return [name, bare] if bare and bare != name and normalize_name(bare).tokens else [name]
-
-
 def shapes(token: str, length: int | None = None) -> tuple[str, str, str]:
     """Keys a single edit leaves at least one of: first two letters, last two, or first and
     last letter (a middle edit in a short word: "feul" / "fuel"), each with the length."""
     n = len(token) if length is None else length
     return f"<{token[:2]}{n}", f">{token[-2:]}{n}", f"={token[0]}{token[-1]}{n}"
-
-
-def merge_key(e: EntityInfo) -> tuple[str, ...]:
-    """One listing published by several sources gets one key: each source's policy says how it
-    recognises a listing it shares (OFAC ent_num, BIS denial order, UN reference); otherwise
-    the entry is only its own source's."""
-    return policy_of(e.source).key_of(e.source, e)
-
-
-def _group(entities: list[EntityInfo]) -> list[list[int]]:
-    by_key: dict[tuple[str, ...], int] = {}
-    groups: list[list[int]] = []
-    for i, e in enumerate(entities):
-        k = merge_key(e)
-        g = by_key.get(k)
-        if g is None:
-            g = by_key[k] = len(groups)
-            groups.append([])
-        groups[g].append(i)
-        e.group = g
-    return groups

@@ -16,6 +16,7 @@ import os
 import sqlite3
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ def cache_path(key: str) -> Path:
 
 
 def snapshot_key(
-    database: str, rows: list[Any], version: str
+    database: str, rows: Sequence[Any], version: str
 ) -> tuple[str, dict[int, dict[str, Any]]]:
     """The cache key and the snapshot facts from CURRENT_SNAPSHOTS rows of `database`."""
     snaps: dict[int, dict[str, Any]] = {}
@@ -126,9 +127,9 @@ def write_atomic(path: Path, data: bytes) -> bool:
         )
         for old in olds[: max(len(olds) - KEEP_CACHED + 1, 0)]:
             old.unlink(missing_ok=True)
-        for tmp in path.parent.glob("index-*.tmp"):  # left by a writer that was killed
-            if _mtime(tmp) < time.time() - STALE_TMP_SECONDS:
-                tmp.unlink(missing_ok=True)
+        for stale in path.parent.glob("index-*.tmp"):  # left by a writer that was killed
+            if _mtime(stale) < time.time() - STALE_TMP_SECONDS:
+                stale.unlink(missing_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="index-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -19,7 +19,7 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 MAGIC = b"CMPIDX\x00\x02"
@@ -53,7 +53,7 @@ class Writer:
         self.blob(name, SEP.join(values).encode())
         self.array(f"{name}.count", "q", [len(values)])
 
-    def int_lists(self, name: str, lists: Sequence[Sequence[int]]) -> None:
+    def int_lists(self, name: str, lists: Iterable[Sequence[int]]) -> None:
         """Lists of int32 as one flat array and offsets (`Reader.int_lists`)."""
         offsets = array("q", [0])
         flat = array("i")
@@ -211,7 +211,7 @@ class _Keyed(dict[str, Any]):
     def _load(self, i: int) -> Any:
         raise NotImplementedError
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         value = dict.get(self, key, _ABSENT)
         if value is _ABSENT:
             i = self._ids.get(key)

@@ -231,10 +231,10 @@ def _normalize(text: str, latin: bool, truncated: bool) -> NormName:
     if words[0] in ANY_NAME_TITLES and not surname_first:
         words = _drop_titles(words, ANY_NAME_TITLES, titles)
     dropped = list(titles)
-    person = words
+    kept = words
     if words[0] in person_titles() and not surname_first:
-        person = _drop_titles(words, person_titles(), dropped)
-    person = tuple([canonical(w) if w[0].isdigit() else w for w in person])
+        kept = _drop_titles(words, person_titles(), dropped)
+    person = tuple([canonical(w) if w[0].isdigit() else w for w in kept])
     numbers = ordinals()  # before legal forms: rigour reads "II" as one
     if not numbers.keys().isdisjoint(words):
         words = [numbers.get(w, w) for w in words]

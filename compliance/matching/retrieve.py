@@ -17,7 +17,7 @@ from rapidfuzz.process import extract
 from compliance.matching.given_names import variants_of
 from compliance.matching.index import MIN_TYPO_LEN, MatchIndex, shapes
 from compliance.matching.normalize import LEGAL_WORDS, NormName, normalize_name, phonetic_key
-from compliance.matching.score import token_sim
+from compliance.matching.tokens import token_sim
 
 MAX_POSTING = 1000  # tokens listed more often than this do not pull candidates on their own
 MAX_CANDIDATES = 30  # listed names scored per query, best retrieval evidence first
@@ -89,10 +89,22 @@ class Retriever:
         The set does not depend on the threshold asked for: a match shown at one threshold is
         shown at every lower one, with the same score, and the cap is filled the same way.
         """
-        idx = self.index
-        postings = idx.postings
         toks = list(dict.fromkeys(q.tokens))
-        lookups = [self.variants(t) for t in toks]
+        weights = self._found_by(q)
+        if not weights:
+            return []
+        # Initials carry little; an unseen (often misspelt) token weighs as its nearest known one.
+        total = sum(1.0 if len(t) == 1 else self.weight(t) for t in toks)
+        floor = MIN_COVER * total
+        evidence = {n: w for n, w in weights.items() if w >= floor}
+        if self.prune:
+            evidence = self._promise(evidence, total, any(len(t) == 1 for t in toks))
+        return self._ranked(evidence, q.tokens, raw)
+
+    def _found_by(self, q: NormName) -> dict[int, float]:
+        """Listed name -> the weight of the query tokens (and joined neighbours) that find it."""
+        postings = self.index.postings
+        lookups = [self.variants(t) for t in dict.fromkeys(q.tokens)]
         lookups += [
             self.variants(a + b, True) for a, b in zip(q.tokens, q.tokens[1:], strict=False)
         ]
@@ -116,18 +128,13 @@ class Retriever:
                 continue
             for n, w in best.items():
                 weights[n] = get(n, 0.0) + w
-        if not weights:
-            return []
-        # Initials carry little; an unseen (often misspelt) token weighs as its nearest known one.
-        total = sum(1.0 if len(t) == 1 else self.weight(t) for t in toks)
-        floor = MIN_COVER * total
-        evidence = {n: w for n, w in weights.items() if w >= floor}
-        if self.prune:
-            evidence = self._promise(evidence, total, any(len(t) == 1 for t in toks))
-        # The listed names equal to the query (once normalised, then as written) first, then
-        # by evidence, then the name with the least left over: the cap below must never
-        # drop an exact match, which scores 100.
-        name_weight, names, qt = idx.name_weight, idx.names, q.tokens
+        return weights
+
+    def _ranked(self, evidence: dict[int, float], qt: tuple[str, ...], raw: str) -> list[int]:
+        """The listed names equal to the query (once normalised, then as written) first, then
+        by evidence, then the name with the least left over: the cap must never drop an exact
+        match, which scores 100. Past half the cap, one name per entity."""
+        name_weight, names = self.index.name_weight, self.index.names
         ranked = sorted(
             evidence,
             key=lambda n: (

@@ -10,21 +10,19 @@ all kept, so an officer sees why two names matched. Rare tokens weigh more than 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from rapidfuzz.distance import OSA, Levenshtein
 from rapidfuzz.fuzz import ratio
 
+from compliance.matching.align import Pair, align, chain_conflict, is_patronymic, rejoin
 from compliance.matching.descriptors import descriptor_positions
 from compliance.matching.features import (
     COMMON_WEIGHT,
     COMPACT_MIN,
     COMPACT_MIN_LEN,
-    CONNECTORS,
     ORDINALS,
     Model,
     inversions,
@@ -33,90 +31,7 @@ from compliance.matching.features import (
     numbers_of,
     sigmoid,
 )
-from compliance.matching.given_names import are_variants
-from compliance.matching.normalize import NormName, phonetic_key
-
-# Arabic article transliterations: AL-ASTAL / EL-ASTAL, UL-HAQ / AL-HAQ.
-_VOWELS = "aeiouy"
-_DOUBLED = re.compile(r"(.)\1+")
-_ARTICLES = frozenset({"al", "el", "ul", "il"})
-# One-letter Roman numerals, which normalisation keeps as letters (they are initials too).
-_ROMAN_LETTERS = {"i": "first", "v": "fifth", "x": "tenth"}
-
-
-@lru_cache(maxsize=500_000)
-def token_sim(a: str, b: str) -> tuple[float, str]:
-    """Similarity of query token `a` to listed token `b` in 0..1, and how it was established.
-
-    Typos count edits with transpositions as one (OSA distance), allowed by token length;
-    "sounds alike" needs the same metaphone key after a transliteration fold, the same first
-    sound, and enough letters in common, since metaphone alone maps "Teradyne" to "Triton".
-    A one-letter query token is an initial of the listed token.
-    """
-    if a == b:
-        return 1.0, "exact"
-    la, lb = len(a), len(b)
-    if _ROMAN_LETTERS.get(a) == b or _ROMAN_LETTERS.get(b) == a:
-        return 0.9, "same number"  # ARCTICA I / ARCTICA 1 (normalised to "first")
-    if la == 1:
-        return (0.75, "initial") if b[0] == a else (0.0, "")
-    if are_variants(a, b):
-        return 0.85, "given-name variant"
-    if a in _ARTICLES and b in _ARTICLES:
-        return 0.95, "article"
-    short, long = min(la, lb), max(la, lb)
-    if short < 3 or a.isdigit() or b.isdigit():
-        return 0.0, ""
-    if long <= 5 and _short_fold(a) == _short_fold(b):
-        return 0.85, "sounds alike"  # REX / REKS, LAV / LAW: too short for an edit allowance
-    if _abbreviates(a, b) or _abbreviates(b, a):
-        return 0.7, "abbreviation"
-    allowed = 0 if long <= 3 else 1 if long <= 5 else 2 if long <= 8 else 3
-    best, how = 0.0, ""
-    if allowed:
-        d = OSA.distance(a, b, score_cutoff=allowed)
-        if d <= allowed:
-            best, how = 1.0 - 0.6 * d / max(la, lb), f"{d} edit{'s' if d > 1 else ''}"
-    if best < 0.9 and short >= 3:
-        ka = phonetic_key(a)
-        if (
-            ka
-            and ka == phonetic_key(b)
-            and (a[0] == b[0] or (a[0] in "aeiouy") == (b[0] in "aeiouy"))
-        ):
-            common = ratio(a, b)
-            if common >= 60:
-                sim = 0.9 if common >= 75 and short > 4 else 0.85 if short > 4 else 0.8
-                if sim > best:
-                    best, how = sim, "sounds alike"
-    return best, how
-
-
-_SHORT_FOLDS = (("cks", "x"), ("ks", "x"), ("ph", "f"), ("w", "v"), ("q", "k"), ("ck", "k"),
-                ("c", "k"), ("z", "s"), ("y", "i"), ("j", "i"))  # fmt: skip
-
-
-@lru_cache(maxsize=100_000)
-def _short_fold(token: str) -> str:
-    """A short word's spelling folded: letters transliteration writes either way."""
-    for old, new in _SHORT_FOLDS:
-        token = token.replace(old, new)
-    return _DOUBLED.sub(r"\1", token)
-
-
-def _abbreviates(a: str, b: str) -> bool:
-    """`a` is a written abbreviation of `b`: its first letters (AIR / AIRLINES, TELECOM /
-    TELECOMMUNICATION, ELEC / ELECTRONICS), or, with at most one vowel, its letters in order
-    (INTL / INTERNATIONAL, GRP / GROUP, MFG / MANUFACTURING; so ALI is not ALAVI). Either
-    way at least two letters shorter and the same first letter."""
-    if a[0] != b[0] or len(b) < len(a) + 2 or len(a) < 3:
-        return False
-    if b.startswith(a) and len(b) >= len(a) + 3:
-        return True
-    if sum(ch in _VOWELS for ch in a) > 1:
-        return False
-    rest = iter(b)
-    return all(ch in rest for ch in a)
+from compliance.matching.normalize import NormName
 
 
 @dataclass
@@ -162,7 +77,7 @@ class NameScore:
     def contributions(self, model: Model | None = None) -> list[dict[str, Any]]:
         """Each feature's value, weight and contribution to the logit, strongest first."""
         model = model or load_model()
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "feature": feat.name,
                 "value": round(self.features.get(feat.name, 0.0), 3),
@@ -173,7 +88,7 @@ class NameScore:
             for feat in model.features
             if self.features.get(feat.name)
         ]
-        rows.sort(key=lambda r: -abs(r["contribution"]))
+        rows.sort(key=lambda r: -abs(float(r["contribution"])))
         return rows
 
 
@@ -183,59 +98,6 @@ Weight = Callable[[str], float]
 NAME_LOGIT_MAX = 7.7
 EVIDENCE_FULL = 25.0  # rarity weight of agreeing listed words that counts as full evidence
 RAREST_FULL = 11.0  # a word in about one listed name in 60,000 (ln 60,000 = 11)
-
-
-def _align(
-    qt: tuple[str, ...], ct: tuple[str, ...], person: bool = False
-) -> tuple[list[tuple[int, int, float, str]], list[int], list[int]]:
-    """Greedy one-to-one alignment, most similar first (ties: nearest position). A person's
-    names are not written abbreviations: REZA is not short for REZAEI."""
-    # Identical words first (only they are similar 1.0), then the others among what is left:
-    # the same pairs as one greedy pass over every pair, without comparing the words paired.
-    where: dict[str, list[int]] = {}
-    for j, b in enumerate(ct):
-        where.setdefault(b, []).append(j)
-    exact = sorted((abs(i - j), i, j) for i, a in enumerate(qt) for j in where.get(a, ()))
-    used_q: set[int] = set()
-    used_c: set[int] = set()
-    pairs: list[tuple[int, int, float, str]] = []
-    for _gap, i, j in exact:
-        if i not in used_q and j not in used_c:
-            used_q.add(i)
-            used_c.add(j)
-            pairs.append((i, j, 1.0, "exact"))
-    cand: list[tuple[float, int, int, int, str]] = []
-    for i, a in enumerate(qt):
-        if i in used_q:
-            continue
-        for j, b in enumerate(ct):
-            if j in used_c:
-                continue
-            s, how = token_sim(a, b)
-            if s > 0 and not (person and how == "abbreviation"):
-                cand.append((-s, abs(i - j), i, j, how))
-    cand.sort()
-    for neg, _gap, i, j, how in cand:
-        if i in used_q or j in used_c:
-            continue
-        used_q.add(i)
-        used_c.add(j)
-        pairs.append((i, j, -neg, how))
-    extra_q = [i for i in range(len(qt)) if i not in used_q]
-    extra_c = [j for j in range(len(ct)) if j not in used_c]
-    return pairs, extra_q, extra_c
-
-
-_PATRONYMIC_ENDINGS = (
-    "ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ichna", "ogly", "oglu", "uulu",
-    "kyzy", "qizi", "ovic", "evic",
-)  # fmt: skip
-
-
-@lru_cache(maxsize=100_000)
-def is_patronymic(token: str) -> bool:
-    """An East Slavic or Turkic patronymic by its ending (Ivanovich, Petrovna, Aliyev ogly)."""
-    return len(token) > 5 and token.endswith(_PATRONYMIC_ENDINGS) or token in ("ogly", "oglu")
 
 
 def _single_word_gap(a: str, b: str) -> float:
@@ -253,97 +115,180 @@ def name_features(
     """The feature values of query `q` against listed `c`, and the alignment they describe."""
     qt, ct = q.tokens, c.tokens
     if len(qt) != len(ct) and len(qt) > 1 and len(ct) > 1:
-        qt, ct = _rejoin(qt, ct), _rejoin(ct, qt)
-    pairs, xq, xc = _align(qt, ct, person)
+        qt, ct = rejoin(qt, ct), rejoin(ct, qt)
+    pairs, xq, xc = align(qt, ct, person)
     tw = {t: weight(t) for t in (*qt, *ct)}
-    matched = share_typo = share_sound = share_abbrev = share_nick = evidence = rarest = 0.0
-    w_q = w_c = 0.0
-    all_common = True
-    initials = 0
+    w, out_pairs = _weigh(pairs, qt, ct, tw)
+    lo = _leftovers(qt, ct, xq, xc, tw)
+    compact = _compact(q, c)
+    f = _overlap_features(w, lo, len(pairs), compact)
+    _leftover_features(f, w, lo, person)
+    # generic-only agreement counts descriptor words as left over too
+    leftover_c = [ct[j] for j in xc if person is False or tw[ct[j]] >= COMMON_WEIGHT]
+    common_only = bool(pairs) and bool(xq or leftover_c) and w.all_common
+    if common_only:
+        f["generic_only"] = 1.0
+    if lo.xq and lo.xc and pairs:
+        f["both_leftover"] = 1.0
+    conflict = _form_features(q, c, qt, ct, pairs, f)
+    if compact:
+        f["compact"] = compact
+    detail = NameScore(
+        0.0,
+        out_pairs,
+        [*(qt[i] for i in lo.xq), *(qt[i] for i in lo.pq)],
+        [*(ct[j] for j in lo.xc), *(ct[j] for j in lo.pc)],
+        descriptors=[qt[i] for i in sorted(lo.dq)] + [ct[j] for j in sorted(lo.dc)],
+        common_only=common_only,
+        features=f,
+        token_weights=tw,
+        # the same words (in any order, but a patronymic chain in its own), legal forms alike
+        identical=sorted(qt) == sorted(ct)
+        and not conflict
+        and bool(qt)
+        and "patronymic_order" not in f,
+    )
+    return f, detail
+
+
+@dataclass
+class _Weights:
+    """What the aligned words weigh: on each side, matched (times their similarity), and by how
+    they were matched."""
+
+    w_q: float = 0.0
+    w_c: float = 0.0
+    matched: float = 0.0
+    typo: float = 0.0
+    sound: float = 0.0
+    abbreviation: float = 0.0
+    nickname: float = 0.0
+    evidence: float = 0.0
+    rarest: float = 0.0
+    initials: int = 0
+    all_common: bool = True
+
+
+_SHARE_OF = {"sounds alike": "sound", "abbreviation": "abbreviation",
+             "given-name variant": "nickname"}  # fmt: skip
+
+
+def _weigh(
+    pairs: list[Pair], qt: tuple[str, ...], ct: tuple[str, ...], tw: dict[str, float]
+) -> tuple[_Weights, list[tuple[str, str, float, str]]]:
+    w = _Weights()
     out_pairs = []
     for i, j, s, how in pairs:
         wc = tw[ct[j]]
         if how == "initial":
             wq = wc = min(tw[qt[i]], wc) * 0.5
-            initials += 1
+            w.initials += 1
         else:
             wq = min(tw[qt[i]], wc * 1.5)  # a typo-made rare token is worth no more
-        all_common = all_common and wc < COMMON_WEIGHT
-        w_q += wq
-        w_c += wc
-        matched += s * (wq + wc)
-        evidence += s * wc
-        rarest = max(rarest, s * wc)
+        w.all_common = w.all_common and wc < COMMON_WEIGHT
+        w.w_q += wq
+        w.w_c += wc
+        w.matched += s * (wq + wc)
+        w.evidence += s * wc
+        w.rarest = max(w.rarest, s * wc)
         if "edit" in how:
-            share_typo += wq + wc
-        elif how == "sounds alike":
-            share_sound += wq + wc
-        elif how == "abbreviation":
-            share_abbrev += wq + wc
-        elif how == "given-name variant":
-            share_nick += wq + wc
+            w.typo += wq + wc
+        elif how in _SHARE_OF:
+            setattr(w, _SHARE_OF[how], getattr(w, _SHARE_OF[how]) + wq + wc)
         out_pairs.append((qt[i], ct[j], s, how))
-    # Unmatched descriptor words ("Group", "Trading", "Dubai Branch") weigh in their own
-    # feature, not as unmatched name words: a branch or arm is named after the company.
-    all_xq, all_xc = xq, xc  # generic-only agreement still counts descriptors as left over
+    return w, out_pairs
+
+
+@dataclass
+class _Leftovers:
+    """The words each name has that the other lacks: descriptor words ("Group", "Trading",
+    "Dubai Branch": which part of a company, not which company) and patronymics (often left out)
+    set apart from the rest, and what each kind weighs."""
+
+    xq: list[int]
+    xc: list[int]
+    dq: set[int]
+    dc: set[int]
+    pq: list[int]
+    pc: list[int]
+    left_q: float = 0.0
+    left_c: float = 0.0
+    described: float = 0.0
+    patronymic: float = 0.0
+
+
+def _leftovers(
+    qt: tuple[str, ...], ct: tuple[str, ...], xq: list[int], xc: list[int], tw: dict[str, float]
+) -> _Leftovers:
     dq, dc = descriptor_positions(qt, xq), descriptor_positions(ct, xc)
     if dq or dc:
         xq, xc = [i for i in xq if i not in dq], [j for j in xc if j not in dc]
-    # Patronymics (IVANOVICH, OGLY) are often left out: weighed as their own feature.
     pq = [i for i in xq if is_patronymic(qt[i])] if xq else []
     pc = [j for j in xc if is_patronymic(ct[j])] if xc else []
     if pq or pc:
         xq, xc = [i for i in xq if i not in pq], [j for j in xc if j not in pc]
-    patronymic = sum(tw[qt[i]] for i in pq) + sum(tw[ct[j]] for j in pc) if pq or pc else 0.0
-    left_q = sum(tw[qt[i]] for i in xq) if xq else 0.0
-    left_c = sum(tw[ct[j]] for j in xc) if xc else 0.0
-    total = w_q + w_c + left_q + left_c
-    described = sum(tw[qt[i]] for i in dq) + sum(tw[ct[j]] for j in dc) if dq or dc else 0.0
-    compact = _compact(q, c)
+    lo = _Leftovers(xq, xc, dq, dc, pq, pc)
+    lo.left_q = sum(tw[qt[i]] for i in xq) if xq else 0.0
+    lo.left_c = sum(tw[ct[j]] for j in xc) if xc else 0.0
+    if dq or dc:
+        lo.described = sum(tw[qt[i]] for i in dq) + sum(tw[ct[j]] for j in dc)
+    if pq or pc:
+        lo.patronymic = sum(tw[qt[i]] for i in pq) + sum(tw[ct[j]] for j in pc)
+    return lo
+
+
+def _overlap_features(
+    w: _Weights, lo: _Leftovers, n_pairs: int, compact: float
+) -> dict[str, float]:
+    """How much of both names' weight the aligned words cover, and how they were matched."""
     f: dict[str, float] = {}
-    if total > 0 and pairs:
-        overlap = matched / total
-        lenient = matched / (w_q + w_c + 0.5 * (left_q + left_c))
+    total = w.w_q + w.w_c + lo.left_q + lo.left_c
+    if total > 0 and n_pairs:
+        overlap = w.matched / total
+        lenient = w.matched / (w.w_q + w.w_c + 0.5 * (lo.left_q + lo.left_c))
         if compact:  # the same letters once spaces are ignored: the words agree as spelt
             overlap, lenient = max(overlap, compact), max(lenient, compact)
         f["overlap"] = overlap
         f["overlap_lenient"] = lenient
-        if lenient > 0.8:
-            f["lenient_above_80"] = min((lenient - 0.8) / 0.2, 1.0)
-            if lenient > 0.9:
-                f["lenient_above_90"] = min((lenient - 0.9) / 0.1, 1.0)
-                if lenient > 0.95:
-                    f["lenient_above_95"] = min((lenient - 0.95) / 0.05, 1.0)
+        for cut, span, name in ((0.8, 0.2, "lenient_above_80"), (0.9, 0.1, "lenient_above_90"),
+                                (0.95, 0.05, "lenient_above_95")):  # fmt: skip
+            if lenient > cut:
+                f[name] = min((lenient - cut) / span, 1.0)
         if overlap > 0.8:
             f["overlap_above_80"] = min((overlap - 0.8) / 0.2, 1.0)
-        f["evidence"] = min(evidence / EVIDENCE_FULL, 1.0)
-        f["rarest_word"] = min(rarest / RAREST_FULL, 1.0)
-        if share_typo:
-            f["typo_share"] = share_typo / total
-        if share_sound:
-            f["phonetic_share"] = share_sound / total
-        if share_abbrev:
-            f["abbreviation_share"] = share_abbrev / total
-        if share_nick:
-            f["nickname_share"] = share_nick / total
-        if initials:
-            f["initials_share"] = initials / len(pairs)
+        f["evidence"] = min(w.evidence / EVIDENCE_FULL, 1.0)
+        f["rarest_word"] = min(w.rarest / RAREST_FULL, 1.0)
+        for share, name in ((w.typo, "typo_share"), (w.sound, "phonetic_share"),
+                            (w.abbreviation, "abbreviation_share"),
+                            (w.nickname, "nickname_share")):  # fmt: skip
+            if share:
+                f[name] = share / total
+        if w.initials:
+            f["initials_share"] = w.initials / n_pairs
     elif compact:
         f["overlap"] = f["overlap_lenient"] = compact
-    if described:
-        f["descriptor_words"] = described / (total + described)
-    if patronymic:
-        f["patronymic_unmatched"] = patronymic / (total + patronymic)
-    if left_q:
-        f["query_unmatched"] = left_q / (w_q + left_q)
-    if left_c:
-        f["listed_unmatched_person" if person else "listed_unmatched"] = left_c / (w_c + left_c)
-    leftover_c = [ct[j] for j in all_xc if person is False or tw[ct[j]] >= COMMON_WEIGHT]
-    common_only = bool(pairs) and bool(all_xq or leftover_c) and all_common
-    if common_only:
-        f["generic_only"] = 1.0
-    if xq and xc and pairs:
-        f["both_leftover"] = 1.0
+    return f
+
+
+def _leftover_features(f: dict[str, float], w: _Weights, lo: _Leftovers, person: bool) -> None:
+    total = w.w_q + w.w_c + lo.left_q + lo.left_c
+    if lo.described:
+        f["descriptor_words"] = lo.described / (total + lo.described)
+    if lo.patronymic:
+        f["patronymic_unmatched"] = lo.patronymic / (total + lo.patronymic)
+    if lo.left_q:
+        f["query_unmatched"] = lo.left_q / (w.w_q + lo.left_q)
+    if lo.left_c:
+        key = "listed_unmatched_person" if person else "listed_unmatched"
+        f[key] = lo.left_c / (w.w_c + lo.left_c)
+
+
+def _form_features(
+    q: NormName, c: NormName, qt: tuple[str, ...], ct: tuple[str, ...], pairs: list[Pair],
+    f: dict[str, float],
+) -> float:  # fmt: skip
+    """The names' shapes (one word, legal forms, numbers, script, word order, patronymic chain)
+    into `f`; the legal forms' conflict, 0.0 when they agree or either says nothing."""
     if len(qt) == 1:
         f["one_word_query"] = 1.0
         if len(ct) == 1 and pairs and qt[0] != ct[0]:
@@ -361,72 +306,9 @@ def name_features(
         disorder = inversions([j for _i, j, _s, _h in sorted(pairs)])
         if disorder:
             f["word_order"] = disorder
-            if _chain_conflict(qt, ct):
+            if chain_conflict(qt, ct):
                 f["patronymic_order"] = 1.0
-    if compact:
-        f["compact"] = compact
-    detail = NameScore(
-        0.0,
-        out_pairs,
-        [*(qt[i] for i in xq), *(qt[i] for i in pq)],
-        [*(ct[j] for j in xc), *(ct[j] for j in pc)],
-        descriptors=[qt[i] for i in sorted(dq)] + [ct[j] for j in sorted(dc)],
-        common_only=common_only,
-        features=f,
-        token_weights=tw,
-        # the same words (in any order, but a patronymic chain in its own), legal forms alike
-        identical=sorted(qt) == sorted(ct)
-        and not conflict
-        and bool(qt)
-        and "patronymic_order" not in f,
-    )
-    return f, detail
-
-
-JOIN_MIN = 0.85  # a run of words joined must be this close to the other name's one word
-
-
-def _rejoin(tokens: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
-    """Runs of two or three words of `tokens` that the `other` name writes as one word
-    (ABDEL KARIM / ABDELKARIM, ABD AL RAHMAN / ABDULRAHMAN) joined into that word's spelling,
-    when no word of the run is in the other name as it stands."""
-    mine = set(tokens)
-    long_words = [o for o in other if len(o) >= 6 and o not in mine]
-    if not long_words:
-        return tokens  # every long word of the other name is here as it stands
-    present = set(other)
-    out = list(tokens)
-    i = 0
-    while i < len(out) - 1:
-        for size in (3, 2):
-            run = out[i : i + size]
-            if len(run) < size or present.intersection(run):
-                continue
-            joined = "".join(run)
-            n = len(joined)
-            best = max(((token_sim(joined, o)[0], o) for o in long_words
-                        if o[0] == joined[0] and abs(len(o) - n) <= 3
-                        and Levenshtein.distance(joined, o, score_cutoff=3) <= 3),
-                       default=(0.0, ""))  # fmt: skip
-            if best[0] >= JOIN_MIN and best[1] not in out:
-                out[i : i + size] = [joined]
-                break
-        i += 1
-    return tuple(out)
-
-
-def _fathers(tokens: tuple[str, ...]) -> set[str]:
-    """The names a chain says are a parent's: the word after each BIN / IBN / OULD."""
-    return {tokens[i + 1] for i in range(len(tokens) - 1) if tokens[i] in CONNECTORS}
-
-
-def _chain_conflict(qt: tuple[str, ...], ct: tuple[str, ...]) -> bool:
-    """A name that is the parent's in one chain and not in the other: KHALID BIN HAMAD is not
-    HAMAD BIN KHALID (BIN SALMAN, MUHAMMAD is MUHAMMAD BIN SALMAN)."""
-    fq, fc = _fathers(qt), _fathers(ct)
-    if not fq or not fc or fq == fc:
-        return False
-    return bool((fq - fc) & set(ct)) or bool((fc - fq) & set(qt))
+    return conflict
 
 
 def _has_number(tokens: tuple[str, ...]) -> bool:

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from compliance.orders.decide import LineResult
 from compliance.orders.models import CheckLine, CheckRun
+from compliance.orders.reasons import LineResult, reason_from_dict
 from compliance.orders.writer import escape_formula, reasons_text
 from compliance.store.models import Snapshot, SourceRow
 
@@ -77,7 +77,7 @@ class LineSink:
                 "line": r.line,
                 "order_id": r.order_id[:200],
                 "decision": r.decision,
-                "reasons": r.reasons,
+                "reasons": r.reasons_dicts(),
                 "parties": r.parties,
                 "item": r.item or None,
                 "destination": r.destination or None,
@@ -195,7 +195,7 @@ def export_run(engine: Engine, run_id: int, path: str | Path, fmt: str | None = 
                     ln.item or "",
                     ln.destination or "",
                     parties,
-                    reasons_text(ln.reasons),
+                    reasons_text([reason_from_dict(r) for r in ln.reasons]),
                 ]
                 w.writerow([escape_formula(c) for c in cells])
                 n += 1

@@ -17,18 +17,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
-FIELDS: tuple[str, ...] = (
-    "order_id",
-    "customer",
-    "customer_country",
-    "end_user",
-    "end_user_country",
-    "end_user_hq",
-    "destination",
-    "item",
-    "quantity",
-)
-PARTY_FIELDS = ("customer", "end_user")
+from compliance.orders.line import FIELDS, PARTY_FIELDS
+
 FORMATS = ("csv", "xlsx", "jsonl")
 MAX_CELL = 131_072  # characters, as the csv module's own field limit
 XLSX_MAX_ROWS = 1_048_576  # Excel's sheet size: no valid workbook has a row beyond it
@@ -193,6 +183,8 @@ def open_orders(
     path: str | Path, mapping: Mapping[str, str] | None = None, fmt: str | None = None
 ) -> OrderFile:
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p} is a folder; give the file in it to read")
     if not p.is_file():
         raise InputError(f"{p}: no such file")
     kind = detect_format(p, fmt)

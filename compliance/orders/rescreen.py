@@ -21,8 +21,9 @@ from sqlalchemy.engine import Engine
 
 from compliance.orders import audit
 from compliance.orders.accept import current_user
-from compliance.orders.decide import CLEAR, Decider, Thresholds
+from compliance.orders.decide import CLEAR, Decider, ScoreThresholds
 from compliance.orders.models import CheckRun, RescreenRun
+from compliance.orders.reasons import PartyReason, reason_from_dict
 from compliance.store.models import Entity, Snapshot
 
 ALL = "*"  # every entry of the source is new (the source was not loaded at the run's time)
@@ -100,29 +101,59 @@ def _current_counts(engine: Engine, snapshots: dict[str, dict[str, Any]]) -> dic
     return out
 
 
+NewEntries = dict[str, set[str] | str]  # source -> the entry ids new since a run, or ALL
+
+
 def rescreen(
     engine: Engine,
     decider_factory: Callable[[], Decider],
     *,
     run_ids: list[int] | None = None,
-    thresholds: Thresholds | None = None,
+    thresholds: ScoreThresholds | None = None,
     record: bool = True,
     user: str | None = None,
 ) -> RescreenReport:
     """`decider_factory()` builds a Decider over the current lists with these thresholds and
-    the current acceptances (see run.make_decider); only its party screening is used."""
-    thresholds = thresholds or Thresholds()
+    the current acceptances (see deciders.make_decider); only its party screening is used."""
+    thresholds = thresholds or ScoreThresholds()
     runs = _runs(engine, run_ids)
     snapshots = audit.snapshot_info(engine)
     ids = [r.id for r in runs if r.id is not None]
     report = RescreenReport(None, ids, 0, 0, {}, [], snapshots, thresholds.to_dict())
     if not runs:
         return report
+    new_for_run = _new_since_each_run(engine, runs, ids, snapshots)
+    union: NewEntries = {}
+    for per in new_for_run.values():
+        for src, ents in per.items():
+            if ents == ALL or union.get(src) == ALL:
+                union[src] = ALL
+            else:
+                union.setdefault(src, set()).update(ents)
+    sizes = _current_counts(engine, snapshots)
+    report.new_entries = {
+        s: (sizes.get(s, 0) if e == ALL else len(e)) for s, e in sorted(union.items())
+    }
+    report.entries_checked = sum(report.new_entries.values())
+    if not union:
+        return _record(engine, report, record, user)
+    parties = _parties_to_check(engine, ids, new_for_run)
+    report.parties_checked = len(parties)
+    decider = decider_factory()
+    for (name, country), refs in sorted(parties.items()):
+        report.hits += _new_hits(decider, name, country, refs, new_for_run)
+    return _record(engine, report, record, user)
+
+
+def _new_since_each_run(
+    engine: Engine, runs: list[CheckRun], ids: list[int], snapshots: dict[str, dict[str, Any]]
+) -> dict[int, NewEntries]:
+    """Per run: the entries of each list newer than the snapshot that run saw."""
     base = _baselines(engine, runs)
     cache: dict[tuple[str, int | None], set[str] | str] = {}
-    new_for_run: dict[int, dict[str, set[str] | str]] = {}
+    new_for_run: dict[int, NewEntries] = {}
     for rid in ids:
-        per: dict[str, set[str] | str] = {}
+        per: NewEntries = {}
         for src, snap in snapshots.items():
             since = base[rid].get(src)
             if since is not None and since >= snap["snapshot_id"]:
@@ -133,31 +164,23 @@ def rescreen(
             if cache[key]:
                 per[src] = cache[key]
         new_for_run[rid] = per
-    sizes = _current_counts(engine, snapshots)
-    union: dict[str, set[str] | str] = {}
-    for per in new_for_run.values():
-        for src, ents in per.items():
-            if ents == ALL or union.get(src) == ALL:
-                union[src] = ALL
-            else:
-                union.setdefault(src, set()).update(ents)  # type: ignore[union-attr]
-    report.new_entries = {
-        s: (sizes.get(s, 0) if e == ALL else len(e)) for s, e in sorted(union.items())
-    }
-    report.entries_checked = sum(report.new_entries.values())
-    if not union:
-        return _record(engine, report, record, user)
+    return new_for_run
 
-    # parties of the runs that have anything new to be checked against
+
+def _parties_to_check(
+    engine: Engine, ids: list[int], new_for_run: dict[int, NewEntries]
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The parties of the runs that have anything new to be checked against, each with the
+    lines it is on and the hits those lines already raised."""
     parties: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for rid in ids:
         if not new_for_run[rid]:
             continue
         for ln in audit.iter_lines(engine, rid):
             raised = {
-                (r.get("role"), r.get("entry"), r.get("decision"))
-                for r in ln.reasons
-                if r.get("kind") == "party"
+                (r.role, r.entry, r.decision)
+                for r in map(reason_from_dict, ln.reasons)
+                if isinstance(r, PartyReason)
             }
             for p in ln.parties:
                 parties[(p["name"], p.get("country") or "")].append(
@@ -169,36 +192,41 @@ def rescreen(
                         "raised": raised,
                     }
                 )
-    report.parties_checked = len(parties)
-    decider = decider_factory()
+    return parties
 
-    def is_new(rid: int, reason: dict[str, Any]) -> bool:
+
+def _new_hits(
+    decider: Decider, name: str, country: str, refs: list[dict[str, Any]],
+    new_for_run: dict[int, NewEntries],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The party's matches on entries new to a run that the run's lines did not raise."""
+
+    def is_new(rid: int, reason: PartyReason) -> bool:
         per = new_for_run[rid]
-        for entry in [reason["entry"], *reason.get("sources", [])]:
+        for entry in [reason.entry, *reason.sources]:
             src, _, sid = entry.partition(":")
             ents = per.get(src)
             if ents == ALL or (ents and sid in ents):
                 return True
         return False
 
-    for (name, country), refs in sorted(parties.items()):
-        reasons = [
-            r for r in decider._party_reasons("party", name, country) if r["decision"] != CLEAR
+    hits = []
+    for reason in decider.party_reasons("party", name, country):
+        if not isinstance(reason, PartyReason) or reason.decision == CLEAR:
+            continue
+        lines = [
+            {k: ref[k] for k in ("run_id", "line", "order_id", "role")}
+            for ref in refs
+            if is_new(ref["run_id"], reason)
+            and (ref["role"], reason.entry, reason.decision) not in ref["raised"]
         ]
-        for reason in reasons:
-            lines = [
-                {k: ref[k] for k in ("run_id", "line", "order_id", "role")}
-                for ref in refs
-                if is_new(ref["run_id"], reason)
-                and (ref["role"], reason["entry"], reason["decision"]) not in ref["raised"]
-            ]
-            if lines:
-                hit = {k: v for k, v in reason.items() if k not in ("role", "kind")}
-                hit["country"] = country
-                hit["lines"] = lines
-                hit["text"] = hit["text"].replace(" party ", " ", 1)
-                report.hits.append(hit)
-    return _record(engine, report, record, user)
+        if lines:
+            hit = {k: v for k, v in reason.to_dict().items() if k not in ("role", "kind")}
+            hit["country"] = country
+            hit["lines"] = lines
+            hit["text"] = hit["text"].replace(" party ", " ", 1)
+            hits.append(hit)
+    return hits
 
 
 def _record(

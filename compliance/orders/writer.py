@@ -9,11 +9,13 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from compliance.orders.decide import LineResult
+from compliance.orders.reasons import LineResult, PartyReason, Reason
+from compliance.policy import LICENSE_REQUIRED
 
 OUTPUT_FORMATS = ("csv", "jsonl", "xlsx")
 ADDED = ("line", "decision", "reasons", "lists_as_of")
@@ -53,28 +55,40 @@ def output_columns(input_columns: Sequence[str]) -> list[str]:
     return [*input_columns, *[c if c not in taken else f"check_{c}" for c in ADDED]]
 
 
-def merge_reasons(reasons: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+@dataclass
+class MergedReason:
+    """Reasons of one line that say the same thing, as one: the text names every role and entry
+    it applies to; `count` says how many reasons it stands for."""
+
+    decision: str
+    text: str
+    count: int
+    entries: list[str]
+
+
+def merge_reasons(reasons: Sequence[Reason]) -> list[MergedReason]:
     """The reasons of one line with each text once, naming every match it applies to.
 
     A party matching three entries of one listing, or the same party as customer and end user,
     gives reasons that differ only in the role and the entry id: they become one reason whose
-    text names every role and entry ("customer, end_user 'X' matches L:1, L:2 ..."). Each merged
-    reason keeps `decision`, `text`, `count` (reasons merged) and `entries`."""
+    text names every role and entry ("customer, end_user 'X' matches L:1, L:2 ..."). A license
+    requirement already quoted in full by an earlier reason of the line is not quoted again:
+    "license requirement and policy as for L:1"."""
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for r in reasons:
-        text = r.get("text", "")
-        role, party, entry = r.get("role"), r.get("party"), r.get("entry")
+        role = r.role if isinstance(r, PartyReason) else None
+        party = r.party if isinstance(r, PartyReason) else None
+        entry = r.entry if isinstance(r, PartyReason) else None
         who = f"{role} {party!r}" if role and party is not None else None
-        template = text
+        template = r.text
         if who and who in template:
             template = template.replace(who, "\0WHO", 1)
         if entry and entry in template:
             template = template.replace(entry, "\0ENTRY", 1)
-        key = (template, str(party))
         m = merged.setdefault(
-            key,
-            {"decision": r.get("decision", ""), "template": template, "party": party,
-             "roles": [], "entries": [], "count": 0},
+            (template, str(party)),
+            {"decision": r.decision, "template": template, "party": party, "roles": [],
+             "entries": [], "count": 0, "requirement": _requirement(r)},
         )  # fmt: skip
         m["count"] += 1
         if role and role not in m["roles"]:
@@ -82,21 +96,41 @@ def merge_reasons(reasons: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         if entry and entry not in m["entries"]:
             m["entries"].append(entry)
     out = []
+    quoted: dict[str, str] = {}  # a license requirement's text -> the entries first quoting it
     for m in merged.values():
         text = m["template"]
         if "\0WHO" in text:
             text = text.replace("\0WHO", f"{', '.join(m['roles'])} {m['party']!r}")
+        entries = ", ".join(m["entries"])
         if "\0ENTRY" in text:
-            text = text.replace("\0ENTRY", ", ".join(m["entries"]))
-        out.append(
-            {"decision": m["decision"], "text": text, "count": m["count"], "entries": m["entries"]}
-        )
+            text = text.replace("\0ENTRY", entries)
+        if m["requirement"]:
+            if m["requirement"] in quoted:
+                text = text.replace(
+                    m["requirement"],
+                    f"license requirement and policy as for {quoted[m['requirement']]}",
+                    1,
+                )
+            else:
+                quoted[m["requirement"]] = entries
+        out.append(MergedReason(m["decision"], text, m["count"], m["entries"]))
     return out
 
 
-def reasons_text(reasons: Sequence[dict[str, Any]]) -> str:
+def _requirement(r: Reason) -> str:
+    """The license requirement and review policy as a reason's text quotes them, if it does."""
+    if isinstance(r, PartyReason) and r.decision == LICENSE_REQUIRED:
+        quote = (
+            f"license requirement: {r.license_requirement or 'n/a'}"
+            f"; review policy: {r.license_policy or 'n/a'}"
+        )
+        return quote if quote in r.text else ""
+    return ""
+
+
+def reasons_text(reasons: Sequence[Reason]) -> str:
     """The reasons of a line as one cell: each text once (see merge_reasons), in full."""
-    return " | ".join(r["text"] for r in merge_reasons(reasons))
+    return " | ".join(r.text for r in merge_reasons(reasons))
 
 
 def lists_as_of_text(lists_as_of: dict[str, str | None]) -> str:
@@ -137,7 +171,7 @@ class JsonlWriter:
         obj: dict[str, Any] = {c: result.values.get(c, "") for c in self._cols}
         for name, value in zip(
             self._names,
-            (result.line, result.decision, result.reasons, self._as_of),
+            (result.line, result.decision, result.reasons_dicts(), self._as_of),
             strict=True,
         ):
             obj[name] = value
@@ -178,5 +212,7 @@ def open_writer(
 ) -> ResultWriter:
     p = Path(path)
     kind = output_format(p, fmt)
-    cls = {"csv": CsvWriter, "jsonl": JsonlWriter, "xlsx": XlsxWriter}[kind]
-    return cls(p, columns, lists_as_of)
+    writers: dict[str, Callable[..., ResultWriter]] = {
+        "csv": CsvWriter, "jsonl": JsonlWriter, "xlsx": XlsxWriter
+    }  # fmt: skip
+    return writers[kind](p, columns, lists_as_of)

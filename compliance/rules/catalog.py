@@ -103,62 +103,66 @@ def parse_catalog(text: str, file: str = "chip_catalog.csv") -> list[Product]:
     seen: dict[str, int] = {}
     for raw in reader:
         line = reader.line_num
-        where = f"{file} line {line}"
-        if None in raw or any(v is None for v in raw.values()):
-            raise CatalogError(f"{where}: wrong number of fields")
-        model = raw["model"].strip()
-        if not model:
-            raise CatalogError(f"{where}: field 'model' is empty")
-        kind = raw["kind"].strip()
-        if kind not in KINDS:
-            raise CatalogError(f"{where}: field 'kind' must be one of {KINDS}, got {kind!r}")
-        if raw["datacenter"].strip() not in ("yes", "no"):
-            raise CatalogError(f"{where}: field 'datacenter' must be yes or no")
-        if not raw["perf_source"].strip():
-            raise CatalogError(f"{where}: field 'perf_source' is empty (every row cites a source)")
-        throughput = {p: v for p in PRECISION_BITS if (v := _num(raw, p, where)) is not None}
-        count = _num(raw, "contains_count", where)
-        if kind == "ic" and not throughput:
-            raise CatalogError(f"{where}: an ic row needs at least one throughput figure")
-        if kind == "system" and (not raw["contains"].strip() or not count):
-            raise CatalogError(f"{where}: a system row needs 'contains' and 'contains_count'")
-        if kind == "hbm" and (
-            _num(raw, "memory_bandwidth_gbs", where) is None
-            or _num(raw, "package_area_mm2", where) is None
-        ):
-            raise CatalogError(f"{where}: an hbm row needs memory bandwidth and package area")
-        aliases = tuple(a.strip() for a in raw["aliases"].split(";") if a.strip())
-        for name in (model, *aliases):
+        product = _product(raw, line, f"{file} line {line}")
+        for name in (product.model, *product.aliases):
             key = normalize(name)
             if not key:
-                raise CatalogError(f"{where}: name {name!r} has no model letters or digits")
+                raise CatalogError(f"{file} line {line}: name {name!r} has no model letters or "
+                                   "digits")  # fmt: skip
             if key in seen and seen[key] != line:
-                raise CatalogError(f"{where}: name {name!r} also used on line {seen[key]}")
+                raise CatalogError(f"{file} line {line}: name {name!r} also used on line "
+                                   f"{seen[key]}")  # fmt: skip
             seen[key] = line
-        out.append(
-            Product(
-                model=model,
-                aliases=aliases,
-                vendor=raw["vendor"].strip(),
-                kind=kind,
-                datacenter=raw["datacenter"].strip() == "yes",
-                throughput=throughput,
-                die_area_mm2=_num(raw, "die_area_mm2", where),
-                memory_bandwidth_gbs=_num(raw, "memory_bandwidth_gbs", where),
-                package_area_mm2=_num(raw, "package_area_mm2", where),
-                contains=raw["contains"].strip() or None,
-                contains_count=int(count) if count else None,
-                perf_source=raw["perf_source"].strip(),
-                die_area_source=raw["die_area_source"].strip(),
-                notes=raw["notes"].strip(),
-                line=line,
-            )
-        )
+        out.append(product)
     by_model = {p.model for p in out}
     for p in out:
         if p.contains and p.contains not in by_model:
             raise CatalogError(f"{file} line {p.line}: contains unknown model {p.contains!r}")
     return out
+
+
+def _product(raw: dict[str, str], line: int, where: str) -> Product:
+    """One catalog row, checked: every field present, the kind's figures given, a source cited."""
+    if None in raw or any(v is None for v in raw.values()):
+        raise CatalogError(f"{where}: wrong number of fields")
+    model = raw["model"].strip()
+    if not model:
+        raise CatalogError(f"{where}: field 'model' is empty")
+    kind = raw["kind"].strip()
+    if kind not in KINDS:
+        raise CatalogError(f"{where}: field 'kind' must be one of {KINDS}, got {kind!r}")
+    if raw["datacenter"].strip() not in ("yes", "no"):
+        raise CatalogError(f"{where}: field 'datacenter' must be yes or no")
+    if not raw["perf_source"].strip():
+        raise CatalogError(f"{where}: field 'perf_source' is empty (every row cites a source)")
+    throughput = {p: v for p in PRECISION_BITS if (v := _num(raw, p, where)) is not None}
+    count = _num(raw, "contains_count", where)
+    if kind == "ic" and not throughput:
+        raise CatalogError(f"{where}: an ic row needs at least one throughput figure")
+    if kind == "system" and (not raw["contains"].strip() or not count):
+        raise CatalogError(f"{where}: a system row needs 'contains' and 'contains_count'")
+    if kind == "hbm" and (
+        _num(raw, "memory_bandwidth_gbs", where) is None
+        or _num(raw, "package_area_mm2", where) is None
+    ):
+        raise CatalogError(f"{where}: an hbm row needs memory bandwidth and package area")
+    return Product(
+        model=model,
+        aliases=tuple(a.strip() for a in raw["aliases"].split(";") if a.strip()),
+        vendor=raw["vendor"].strip(),
+        kind=kind,
+        datacenter=raw["datacenter"].strip() == "yes",
+        throughput=throughput,
+        die_area_mm2=_num(raw, "die_area_mm2", where),
+        memory_bandwidth_gbs=_num(raw, "memory_bandwidth_gbs", where),
+        package_area_mm2=_num(raw, "package_area_mm2", where),
+        contains=raw["contains"].strip() or None,
+        contains_count=int(count) if count else None,
+        perf_source=raw["perf_source"].strip(),
+        die_area_source=raw["die_area_source"].strip(),
+        notes=raw["notes"].strip(),
+        line=line,
+    )
 
 
 @lru_cache(maxsize=4)

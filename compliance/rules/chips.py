@@ -19,7 +19,7 @@ from compliance.rules.catalog import (
     find_product,
     load_catalog,
 )
-from compliance.rules.thresholds import ENCODED, PARAGRAPHS, Thresholds
+from compliance.rules.thresholds import ENCODED, PARAGRAPHS, EccnThresholds
 
 __all__ = [
     "Classification",
@@ -108,7 +108,7 @@ def classify_spec(
     *,
     model: str | None = None,
     basis: str | None = None,
-    thresholds: Thresholds = ENCODED,
+    thresholds: EccnThresholds = ENCODED,
 ) -> Classification:
     """Classify an integrated circuit from its dense throughput (vendor TOPS, i.e. 2 x MacTOPS)
     at one bit length and its applicable die area in mm2 (None when unknown)."""
@@ -127,7 +127,7 @@ def _classify_tpp(
     *,
     model: str | None,
     basis: str,
-    thresholds: Thresholds,
+    thresholds: EccnThresholds,
 ) -> Classification:
     t = thresholds
     pd = tpp / die_area if die_area else None
@@ -186,7 +186,7 @@ def _lt(value: float, limit: float) -> bool:
     return not _ge(value, limit)
 
 
-def _paragraph(tpp: float, pd: float | None, t: Thresholds) -> str | None:
+def _paragraph(tpp: float, pd: float | None, t: EccnThresholds) -> str | None:
     if _ge(tpp, t.a1_tpp):
         return "3A090.a.1"
     if pd is None:
@@ -205,7 +205,7 @@ def _paragraph(tpp: float, pd: float | None, t: Thresholds) -> str | None:
     return None
 
 
-def _why(paragraph: str, tpp: float, pd: float | None, t: Thresholds) -> str:
+def _why(paragraph: str, tpp: float, pd: float | None, t: EccnThresholds) -> str:
     p = f"{pd:.3f}" if pd is not None else "?"
     return {
         "3A090.a.1": f"TPP {tpp:g} >= {t.a1_tpp:g}",
@@ -221,7 +221,7 @@ def classify_hbm(
     package_area_mm2: float,
     *,
     model: str | None = None,
-    thresholds: Thresholds = ENCODED,
+    thresholds: EccnThresholds = ENCODED,
 ) -> Classification:
     """3A090.c: HBM whose memory bandwidth density (GB/s per mm2 of package) exceeds 2."""
     if not (bandwidth_gbs > 0) or not (package_area_mm2 > 0):
@@ -242,7 +242,7 @@ def classify_hbm(
     return c
 
 
-def classify_product(product: Product, thresholds: Thresholds = ENCODED) -> Classification:
+def classify_product(product: Product, thresholds: EccnThresholds = ENCODED) -> Classification:
     if product.kind == "hbm":
         assert product.memory_bandwidth_gbs and product.package_area_mm2
         c = classify_hbm(
@@ -263,7 +263,7 @@ def classify_product(product: Product, thresholds: Thresholds = ENCODED) -> Clas
     return c
 
 
-def _classify_system(product: Product, thresholds: Thresholds) -> Classification:
+def _classify_system(product: Product, thresholds: EccnThresholds) -> Classification:
     inner_product = next(p for p in load_catalog() if p.model == product.contains)
     inner = classify_product(inner_product, thresholds)
     c = Classification(
@@ -284,6 +284,6 @@ def _classify_system(product: Product, thresholds: Thresholds) -> Classification
     return c
 
 
-def classify_model(name: str, thresholds: Thresholds = ENCODED) -> Classification:
+def classify_model(name: str, thresholds: EccnThresholds = ENCODED) -> Classification:
     """Classify a catalog product by (fuzzy) name; raises UnknownModelError with suggestions."""
     return classify_product(find_product(name), thresholds)

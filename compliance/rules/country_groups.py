@@ -71,7 +71,7 @@ def load_groups(engine: Engine | None = None) -> CountryGroups:
 
         row = current_sections(engine).get("740 Supp. 1")
         groups = (row.data or {}).get("groups") if row is not None else None
-        if groups and all(g in groups for g in NEEDED):
+        if row is not None and groups and all(g in groups for g in NEEDED):
             return CountryGroups(
                 {g: frozenset(m) for g, m in groups.items()}, row.ecfr_date,
                 f"eCFR 15 CFR part 740 Supp. No. 1 (current as of {row.ecfr_date}"

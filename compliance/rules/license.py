@@ -21,12 +21,13 @@ from compliance.countries import country_name, to_iso2
 from compliance.rules.chips import Classification, classify_model
 from compliance.rules.country_groups import CountryGroups, load_groups
 from compliance.rules.dated import DatedRules, load_dated
+from compliance.sources import federal_register
+from compliance.sources.federal_register import ENTITY_LIST
 
 EMBARGO_CITES = {"CU": "15 CFR 746.2", "IR": "15 CFR 746.7", "KP": "15 CFR 746.4",
                  "SY": "15 CFR 746.9"}  # fmt: skip
 RUSSIA_BELARUS = {"RU", "BY"}
 ADVANCED = ("3A090.a", "3A090.b", "3A090.c", "4A090.a", "4A090.b")
-EL_SOURCE = "us_bis_entity_list_fr"
 
 
 class LicenseInputError(ValueError):
@@ -157,7 +158,6 @@ def _advanced_computing(
             False,
         )  # fmt: skip
         return
-    d5_or_mo = groups.members("D:5") | {"MO"}
     ai = dated.get("ai-diffusion")
     if ai.active(on) and eccn in ai.extra.get("applies_to", []):
         exempt = set(ai.extra.get("exempt_destinations", []))
@@ -169,6 +169,15 @@ def _advanced_computing(
             + ("is one of them" if dest in exempt else "is not one of them"),
             dest not in exempt, rule=ai.id,
         )  # fmt: skip
+    _destination_groups(d, c, eccn, dest, hq, on, groups, dated)
+    _headquarters(d, eccn, hq, on, groups, dated)
+
+
+def _destination_groups(
+    d: LicenseDecision, c: Classification, eccn: str, dest: str, hq: str | None, on: date,
+    groups: CountryGroups, dated: DatedRules,
+) -> None:  # fmt: skip
+    """742.6(a)(6)(iii): D:1, D:4 or D:5 destinations (unless also A:5 or A:6) and Macau."""
     d_groups = [g for g in ("D:1", "D:4", "D:5") if dest in groups.members(g)]
     a_groups = [g for g in ("A:5", "A:6") if dest in groups.members(g)]
     cite = "15 CFR 742.6(a)(6)(iii)"
@@ -195,22 +204,29 @@ def _advanced_computing(
             f"under it for {eccn}",
             False,
         )  # fmt: skip
-    if hq is not None:
-        rule = dated.get("hq-d5-742.6" if dated.active("hq-d5-742.6", on) else "hq-d5-744.23")
-        if hq in d5_or_mo:
-            _reason(
-                d, rule.cite,
-                f"the end user is headquartered (or has its ultimate parent) in {_name(hq)}, "
-                f"{'Macau' if hq == 'MO' else 'Country Group D:5'}: a license is required for "
-                f"{eccn} items wherever the end user is located. Review policy: presumption "
-                "of denial",
-                True, policy="presumption of denial", rule=rule.id,
-            )  # fmt: skip
-        else:
-            d.checks.append(f"headquarters {_name(hq)} is not in D:5 or Macau ({rule.cite})")
-    else:
+
+
+def _headquarters(
+    d: LicenseDecision, eccn: str, hq: str | None, on: date, groups: CountryGroups,
+    dated: DatedRules,
+) -> None:  # fmt: skip
+    """An end user headquartered (or whose ultimate parent is) in D:5 or Macau, anywhere."""
+    if hq is None:
         d.checks.append("end-user headquarters not given: the D:5/Macau headquarters rule "
                         "was not checked")  # fmt: skip
+        return
+    rule = dated.get("hq-d5-742.6" if dated.active("hq-d5-742.6", on) else "hq-d5-744.23")
+    if hq in groups.members("D:5") | {"MO"}:
+        _reason(
+            d, rule.cite,
+            f"the end user is headquartered (or has its ultimate parent) in {_name(hq)}, "
+            f"{'Macau' if hq == 'MO' else 'Country Group D:5'}: a license is required for "
+            f"{eccn} items wherever the end user is located. Review policy: presumption "
+            "of denial",
+            True, policy="presumption of denial", rule=rule.id,
+        )  # fmt: skip
+    else:
+        d.checks.append(f"headquarters {_name(hq)} is not in D:5 or Macau ({rule.cite})")
 
 
 def _review_policy(
@@ -243,9 +259,12 @@ def _review_policy(
 
 
 def _on_entity_list(m: Any) -> bool:
-    if m.source == EL_SOURCE or any("Entity List" in x for x in m.lists):
+    """On the Entity List as its sources declare it: the sub-list of a source that republishes
+    it (the CSL), or the Federal Register rules that publish it."""
+    if ENTITY_LIST.name in (m.sub_lists or []):
         return True
-    return any(s.get("source") == EL_SOURCE for s in (m.sources or []))
+    sources = {m.source, *(s.get("source") for s in (m.sources or []))}
+    return federal_register.KEY in sources
 
 
 def _entity_list(d: LicenseDecision, end_user: str, engine: Engine | None, screener: Any) -> None:

@@ -58,7 +58,7 @@ def save_sections(
     with Session(engine) as s, s.begin():
         current = {
             r.key: r
-            for r in s.exec(  # type: ignore[call-overload]
+            for r in s.exec(
                 select(RegulationText).where(RegulationText.status == "current")
             ).scalars()
         }
@@ -95,9 +95,7 @@ def save_sections(
 
 def current_sections(engine: Engine) -> dict[str, RegulationText]:
     with Session(engine) as s:
-        rows = s.exec(  # type: ignore[call-overload]
-            select(RegulationText).where(RegulationText.status == "current")
-        ).scalars()
+        rows = s.exec(select(RegulationText).where(RegulationText.status == "current")).scalars()
         return {r.key: r for r in rows}
 
 
@@ -105,7 +103,7 @@ def latest_changes(engine: Engine) -> list[SectionChange]:
     """For every current section that replaced an older text: what changed."""
     out = []
     with Session(engine) as s:
-        rows = s.exec(  # type: ignore[call-overload]
+        rows = s.exec(
             select(RegulationText).where(
                 RegulationText.status == "current", RegulationText.previous_id.is_not(None)
             )

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
-class Thresholds:
+class EccnThresholds:
     a1_tpp: float = 4800  # 3A090.a.1: TPP >= 4800
     a2_tpp: float = 1600  # 3A090.a.2: TPP >= 1600 and PD >= 5.92
     a2_pd: float = 5.92
@@ -31,7 +31,7 @@ class Thresholds:
         return asdict(self)
 
 
-ENCODED = Thresholds()
+ENCODED = EccnThresholds()
 
 # The paragraphs as the regulation words them (88 FR 73458, as amended by 89 FR 96790 for .c);
 # quoted in the reasons of every classification.
@@ -69,7 +69,7 @@ _PD = rf"{_Q}performance\s+density{_Q}"
 _N = r"(\d[\d,]*(?:\.\d+)?)"
 _A = r"an?\s+"
 
-# paragraph -> (pattern, names of the Thresholds fields its numbers map to, in order)
+# paragraph -> (pattern, names of the EccnThresholds fields its numbers map to, in order)
 _PATTERNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "3A090.a.1": (rf"a\.1\.?\s*{_A}{_TPP}\s+of\s+{_N}\s+or\s+more", ("a1_tpp",)),
     "3A090.a.2": (
@@ -119,7 +119,7 @@ def _number(text: str) -> float:
     return float(text.replace(",", ""))
 
 
-def check_text(text: str, encoded: Thresholds = ENCODED) -> TextCheck:
+def check_text(text: str, encoded: EccnThresholds = ENCODED) -> TextCheck:
     """Read each paragraph's numbers from the 3A090 text and compare them with `encoded`."""
     flat = re.sub(r"\s+", " ", text)
     result = TextCheck()

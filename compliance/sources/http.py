@@ -178,8 +178,10 @@ def fetch_url(
 def _tried(exc: requests.RequestException, retry: Retry) -> int:
     """Attempts made when requests gave up: urllib3 raised MaxRetryError once `retry` ran out."""
     reason = exc.args[0] if exc.args else None
-    exhausted = isinstance(reason, MaxRetryError) and isinstance(retry.total, int)
-    return retry.total + _attempts(retry) if exhausted else _attempts(retry)
+    total = retry.total
+    if isinstance(reason, MaxRetryError) and isinstance(total, int):
+        return total + _attempts(retry)
+    return _attempts(retry)
 
 
 def _conditional_headers(previous: Validators | None) -> dict[str, str]:

@@ -14,12 +14,12 @@ all three formats produce the same records for the same entry.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
     from lxml import etree
 
-    _Element = etree._Element  # annotations only: screening imports this module for its policy
+    _Element: TypeAlias = etree._Element  # annotations only: screening imports it for its policy
 
 from compliance.sources.base import Address, EntityRecord, Name, ParsedList, ParseError
 from compliance.sources.ofac_vocab import (

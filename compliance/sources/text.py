@@ -53,7 +53,7 @@ def iso_date(value: str | None, *, day_first: bool = False) -> str | None:
     v = value.strip()
     if not v or v == "-0-":
         return None
-    fmts = _FORMATS
+    fmts: tuple[str, ...] = _FORMATS
     if day_first:
         fmts = ("%d/%m/%Y", *[f for f in _FORMATS if f != "%d/%m/%Y"])
     for fmt in fmts:

@@ -134,7 +134,7 @@ DPL_LIST = SubList(
 
 def merge_key(entry: Listing) -> tuple[str, ...] | None:
     """A denial order is the denied party's name and the order's date; the CSL republishes it."""
-    return denial_order_key(entry.name, entry.fields.get("effective_date"))
+    return denial_order_key(entry, entry.fields.get("effective_date"))
 
 
 SOURCE = Source(

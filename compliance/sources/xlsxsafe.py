@@ -64,6 +64,8 @@ def open_sheet(
             source=source,
             file=file,
         ) from None
+    if not wb.worksheets:
+        raise ParseError("workbook has no sheet", source=source, file=file)
     if sheet is not None and sheet not in wb.sheetnames:
         raise ParseError(
             f"has no sheet {sheet!r} (sheets: {', '.join(wb.sheetnames)})", source=source, file=file

@@ -23,13 +23,23 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 ENV_VAR = "COMPLIANCE_DB"
-# The modules whose SQLModel classes are the tables of the database.
-MODEL_MODULES = (
-    "compliance.store.models",
-    "compliance.orders.models",
-    "compliance.rules.models",
-    "compliance.api.models",  # API keys and the service's screening audit trail
-)
+# The modules whose SQLModel classes are the tables of the database: the store's own, and those
+# a program registers (`register_models`, see compliance/schema.py) before opening it. They are
+# imported only when the schema must be checked, so a screen on a checked database never loads
+# SQLModel; the store names no layer built on it.
+_MODEL_MODULES: list[str] = ["compliance.store.models"]
+
+
+def register_models(*modules: str) -> None:
+    """Add modules declaring tables (by module name; imported when the schema is checked)."""
+    for module in modules:
+        if module not in _MODEL_MODULES:
+            _MODEL_MODULES.append(module)
+
+
+def model_modules() -> tuple[str, ...]:
+    """The registered table modules, in a stable order."""
+    return tuple(sorted(_MODEL_MODULES))
 
 
 class DatabaseError(Exception):
@@ -79,7 +89,8 @@ def get_engine(url: str | None = None) -> Engine:
 def _create_tables(engine: Engine) -> None:
     """Create missing tables, and add columns a newer version introduced, under a write lock
     so two first runs at once cannot collide."""
-    models = _models_digest() if engine.dialect.name == "sqlite" else None
+    modules = model_modules()
+    models = _models_digest(modules) if engine.dialect.name == "sqlite" else None
     if models is not None:
         with engine.connect() as conn:
             if conn.exec_driver_sql("PRAGMA user_version").scalar() == _stamp(conn, models):
@@ -87,7 +98,7 @@ def _create_tables(engine: Engine) -> None:
     from sqlalchemy import inspect
     from sqlmodel import SQLModel
 
-    for module in MODEL_MODULES:
+    for module in modules:
         importlib.import_module(module)  # registers the tables
     with engine.connect() as conn:
         if not _missing_columns(conn) and set(SQLModel.metadata.tables) <= set(
@@ -131,12 +142,14 @@ def _set_stamp(conn: Connection, models: bytes | None) -> None:
         conn.rollback()
 
 
-@lru_cache(maxsize=1)
-def _models_digest() -> bytes | None:
-    """The table models' source files, hashed: a changed model, a new schema check."""
+@lru_cache(maxsize=8)
+def _models_digest(modules: tuple[str, ...]) -> bytes | None:
+    """The table models' source files, hashed: a changed or newly registered model, a new
+    schema check."""
     digest = hashlib.sha256()
     try:
-        for module in MODEL_MODULES:
+        for module in modules:
+            digest.update(module.encode())
             spec = importlib.util.find_spec(module)
             digest.update(Path(spec.origin).read_bytes())  # type: ignore[union-attr, arg-type]
     except (OSError, AttributeError, TypeError, ImportError):
@@ -150,7 +163,7 @@ def _missing_columns(conn: Connection) -> list[tuple[str, Any]]:
 
     insp = inspect(conn)
     existing = set(insp.get_table_names())
-    missing = []
+    missing: list[tuple[str, Any]] = []
     for name, table in SQLModel.metadata.tables.items():
         if name not in existing:
             continue
@@ -220,7 +233,7 @@ def explain(exc: BaseException, engine: Engine | None = None) -> str:
     return f"database error on{where or ' the database'}: {msg}"
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")

@@ -112,45 +112,24 @@ def replace_snapshot(
         current = conn.execute(
             select(SourceRow.current_snapshot_id).where(SourceRow.key == key)
         ).scalar()
-        old_hashes: dict[str, str] = {}
-        previous_count = None
-        if current is not None:
-            for sid, h in conn.execute(
-                select(Entity.source_id, Entity.content_hash).where(Entity.snapshot_id == current)
-            ):
-                old_hashes[sid] = h
-            previous_count = len(old_hashes)
-            if not force and len(records) < previous_count * SHRINK_LIMIT:
-                raise ShrinkError(
-                    f"would shrink the list from {previous_count:,} to {len(records):,} records "
-                    "(more than half gone); previous snapshot kept. Re-run with --force if the "
-                    "publisher really removed them"
-                )
-        new_hashes = {r.source_id: record_hash(r) for r in records}
-        delta = Delta(
-            added=sorted(k for k in new_hashes if k not in old_hashes),
-            removed=sorted(k for k in old_hashes if k not in new_hashes),
-            changed=sorted(
-                k for k, h in new_hashes.items() if k in old_hashes and old_hashes[k] != h
-            ),
-        )
-        snap_id = conn.execute(
-            insert(Snapshot).values(
-                source=key,
-                fetched_at=fetched_at,
-                checked_at=fetched_at,
-                data_date=data_date,
-                data_date_from=data_date_from if data_date else None,
-                reader=reader,
-                sha256=combined_sha256(files),
-                files=files,
-                record_count=len(records),
-                status="current",
-                warnings=parsed.warnings[:1000],
-                delta={"added": delta.added, "removed": delta.removed, "changed": delta.changed},
-                meta=parsed.meta,
+        old_hashes = _current_hashes(conn, current)
+        previous_count = len(old_hashes) if current is not None else None
+        if (
+            previous_count is not None
+            and not force
+            and len(records) < previous_count * SHRINK_LIMIT
+        ):
+            raise ShrinkError(
+                f"would shrink the list from {previous_count:,} to {len(records):,} records "
+                "(more than half gone); previous snapshot kept. Re-run with --force if the "
+                "publisher really removed them"
             )
-        ).inserted_primary_key[0]
+        new_hashes = {r.source_id: record_hash(r) for r in records}
+        delta = _delta(old_hashes, new_hashes)
+        snap_id = _insert_snapshot(
+            conn, key, parsed, files, fetched_at, delta,
+            data_date=data_date, data_date_from=data_date_from, reader=reader,
+        )  # fmt: skip
         _insert_entities(conn, key, snap_id, records, new_hashes)
         if current is not None:
             _delete_snapshot_entities(conn, current)
@@ -167,6 +146,50 @@ def replace_snapshot(
         )
         notify_snapshot(conn, key, snap_id)  # delivered at commit, with the snapshot
     return LoadResult(snap_id, len(records), previous_count, delta)
+
+
+def _insert_snapshot(
+    conn: Connection, key: str, parsed: ParsedList, files: list[dict[str, Any]],
+    fetched_at: datetime, delta: Delta, *, data_date: str | None, data_date_from: str | None,
+    reader: str | None,
+) -> int:  # fmt: skip
+    return int(
+        conn.execute(
+            insert(Snapshot).values(
+                source=key,
+                fetched_at=fetched_at,
+                checked_at=fetched_at,
+                data_date=data_date,
+                data_date_from=data_date_from if data_date else None,
+                reader=reader,
+                sha256=combined_sha256(files),
+                files=files,
+                record_count=len(parsed.records),
+                status="current",
+                warnings=parsed.warnings[:1000],
+                delta={"added": delta.added, "removed": delta.removed, "changed": delta.changed},
+                meta=parsed.meta,
+            )
+        ).inserted_primary_key[0]
+    )
+
+
+def _current_hashes(conn: Connection, snapshot_id: int | None) -> dict[str, str]:
+    """Entry id -> content hash of the current snapshot (empty when there is none)."""
+    if snapshot_id is None:
+        return {}
+    rows = conn.execute(
+        select(Entity.source_id, Entity.content_hash).where(Entity.snapshot_id == snapshot_id)
+    )
+    return {sid: h for sid, h in rows}
+
+
+def _delta(old: dict[str, str], new: dict[str, str]) -> Delta:
+    return Delta(
+        added=sorted(k for k in new if k not in old),
+        removed=sorted(k for k in old if k not in new),
+        changed=sorted(k for k, h in new.items() if k in old and old[k] != h),
+    )
 
 
 def _next_id(conn: Connection, table: Any) -> int:
@@ -306,76 +329,3 @@ def record_failure(
             .where(SourceRow.key == key)
             .values(last_attempt_at=at, last_status="failed", last_error=error)
         )
-
-
-@dataclass
-class SourceStatus:
-    source: str
-    title: str
-    records: int
-    data_date: str | None  # only where the files or the server state one; never the fetch date
-    fetched_at: str | None
-    sha256: str | None
-    status: str
-    snapshot_id: int | None
-    last_error: str | None
-    last_attempt_at: str | None
-    data_date_from: str | None = None  # "file" | "http-last-modified" | None
-    checked_at: str | None = None  # last time an update found the same files (or fetched them)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value else None
-
-
-def source_statuses(engine: Engine) -> list[SourceStatus]:
-    out = []
-    with engine.connect() as conn:
-        srcs = conn.execute(select(SourceRow).order_by(SourceRow.key)).all()
-        for s in srcs:
-            snap = None
-            if s.current_snapshot_id is not None:
-                snap = conn.execute(
-                    select(Snapshot).where(Snapshot.id == s.current_snapshot_id)
-                ).first()
-            if snap is None:
-                status = "failed" if s.last_status == "failed" else "empty"
-            else:
-                status = "ok" if s.last_status == "ok" else "stale (last update failed)"
-            out.append(
-                SourceStatus(
-                    source=s.key,
-                    title=s.title,
-                    records=snap.record_count if snap else 0,
-                    data_date=snap.data_date if snap else None,
-                    fetched_at=snap.fetched_at.isoformat(timespec="seconds") if snap else None,
-                    sha256=snap.sha256 if snap else None,
-                    status=status,
-                    snapshot_id=snap.id if snap else None,
-                    last_error=s.last_error,
-                    last_attempt_at=_iso(s.last_attempt_at),
-                    data_date_from=snap.data_date_from if snap else None,
-                    checked_at=_iso(snap.checked_at) if snap else None,
-                )
-            )
-    return out
-
-
-def current_snapshot_ids(engine: Engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        return {
-            k: sid
-            for k, sid in conn.execute(select(SourceRow.key, SourceRow.current_snapshot_id))
-            if sid is not None
-        }
-
-
-def current_meta(engine: Engine, key: str) -> dict[str, Any]:
-    """What the current snapshot of a source said about the list as a whole ({} if none)."""
-    with engine.connect() as conn:
-        meta = conn.execute(
-            select(Snapshot.meta)
-            .join(SourceRow, SourceRow.current_snapshot_id == Snapshot.id)
-            .where(SourceRow.key == key)
-        ).scalar()
-    return meta or {}

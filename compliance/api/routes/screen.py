@@ -153,7 +153,7 @@ def _batch(request: Request, who: Caller, gen: Generation, req: BatchRequest) ->
         "algorithm": req.algorithm,
     }
     _check_lists(gen, opts)
-    out = []
+    out: list[dict[str, Any]] = []
     settings = request.app.state.settings
     for i, (q, res, err) in enumerate(screen_many(gen, req.parties, settings, **opts)):
         _record(request, who, "batch", q, gen, req.threshold, res, err.detail if err else None)

@@ -1,107 +1,43 @@
-"""Screen a party (name plus optional type, country, birth date, identifier) against the lists.
-
-Every match carries its evidence: which source and entry, which snapshot of the list (date,
-checksum), which listed name matched, which tokens aligned, and what each qualifier did.
-"""
+"""The Screener: one loaded index, the scoring rules, and the merging of one listing published
+by several sources into one Match."""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from compliance.matching.features import load_model
-from compliance.matching.index import EntityInfo, MatchIndex, load_index
-from compliance.matching.normalize import (
-    MAX_TOKENS,
-    NormName,
-    normalize_id,
-    normalize_name,
-)
+from compliance.matching.index import EntityInfo, MatchIndex, NameEntry, load_index
+from compliance.matching.normalize import MAX_TOKENS, NormName, normalize_id, normalize_name
 from compliance.matching.ofac import ofac_score
 from compliance.matching.retrieve import Retriever
 from compliance.matching.score import NameScore, score_names, to_score
 from compliance.policy import DECISION_RANK, Hit
-from compliance.sources import all_sources, policy_of
+from compliance.screening.match import (
+    NAME_KIND_MEANING,
+    Match,
+    Qualifier,
+    ScreenResult,
+    model_features,
+)
+from compliance.screening.query import (
+    ALGORITHMS,
+    DEFAULT_THRESHOLD,
+    MAX_NAME_LENGTH,
+    Query,
+    ScreeningError,
+    check_country,
+    check_dob,
+    check_type,
+)
+from compliance.sources import policy_of
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-DEFAULT_THRESHOLD = 85.0
-ALGORITHMS = ("default", "ofac")
 COUNTRY_PENALTY = 10.0  # --algorithm ofac only: points off for a contradicting country
 BIRTH_PENALTY = 15.0  # --algorithm ofac only: points off for a contradicting birth year
-MAX_NAME_LENGTH = 1000  # characters: longer is not a name (bounded cost per row)
-# What each kind of listed name means, for the officer reading a match.
-NAME_KIND_MEANING = {
-    "primary": "the listed name",
-    "aka": "a name the party is also known by, as the list gives it",
-    "fka": "a name the party was formerly known by",
-    "nka": "the name the party is now known by",
-    "weak_aka": "a weak alias: the list itself says it is a low-quality name (too broad or too "
-    "common to identify the party alone); check the other details",
-    "original_script": "the name in its original script (Cyrillic, Arabic, Chinese...)",
-    "variant": "the listed name without its bracketed note or abbreviation",
-}
-
-
-class ScreeningError(ValueError):
-    pass
-
-
-@dataclass
-class Query:
-    name: str
-    type: str | None = None
-    country: str | None = None
-    dob: str | None = None
-    id: str | None = None
-
-
-@dataclass
-class Match:
-    source: str
-    source_id: str
-    name: str
-    matched_name: str
-    matched_name_kind: str
-    score: float
-    type: str
-    programs: list[str]
-    lists: list[str]
-    countries: list[str]
-    fields: dict[str, Any]
-    explanation: str
-    features: dict[str, Any]
-    snapshot: dict[str, Any]
-    entity_id: int
-    content_hash: str
-    sources: list[dict[str, Any]] = field(default_factory=list)
-    # From the lists' policies (compliance.policy), over every source publishing the listing:
-    list_name: str = ""  # the list that decides, as shown: "CSL · Entity List"
-    sub_lists: list[str] = field(default_factory=list)  # "Entity List", "SDN", "NS-CMIC"...
-    decision: str = ""  # what a sure match means: BLOCK, LICENSE_REQUIRED or REVIEW
-    category: str = ""  # sanctions, export_control or other
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class ScreenResult:
-    query: Query
-    matches: list[Match]
-    threshold: float
-    algorithm: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "query": asdict(self.query),
-            "threshold": self.threshold,
-            "algorithm": self.algorithm,
-            "matches": [m.to_dict() for m in self.matches],
-        }
 
 
 @dataclass
@@ -111,7 +47,7 @@ class _Scored:
     name_score: float
     detail: NameScore | None
     ofac_explanation: str = ""
-    qualifiers: list[dict[str, Any]] = field(default_factory=list)
+    qualifiers: list[Qualifier] = field(default_factory=list)
     score: float = 0.0
     id_match: str | None = None
     logit: float | None = None  # default algorithm: name evidence plus the qualifiers
@@ -157,9 +93,9 @@ class Screener:
 
     def screen(self, query: Query, threshold: float | None = None, limit: int = 10) -> ScreenResult:
         threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
-        qtype = _check_type(query.type)
-        qcountry = _check_country(query.country)
-        qyear, qdate = _check_dob(query.dob)
+        qtype = check_type(query.type)
+        qcountry = check_country(query.country)
+        qyear, qdate = check_dob(query.dob)
         if len(query.name or "") > MAX_NAME_LENGTH:
             raise ScreeningError(
                 f"the name is {len(query.name):,} characters long; a name has at most "
@@ -239,30 +175,8 @@ class Screener:
         if sc.detail is not None:
             sc.logit = sc.detail.logit
         sc.score = sc.name_score
-        if ident:
-            norm = normalize_id(ident)
-            for typ, number in ent.identifiers:
-                if normalize_id(number) == norm and len(norm) >= 4:
-                    sc.id_match = f"{typ} {number}"
-                    sc.qualifiers.append(
-                        {
-                            "field": "id",
-                            "effect": "decisive",
-                            "detail": f"identifier {number} ({typ}) matches: the same party "
-                            "whatever the name says",
-                        }
-                    )
-                    sc.score = 100.0
-                    return
-            if ent.identifiers:
-                sc.qualifiers.append(
-                    {
-                        "field": "id",
-                        "effect": 0,
-                        "detail": f"identifier {ident} not among the listed ones (no effect: "
-                        "a party has many numbers)",
-                    }
-                )
+        if ident and _identified(sc, ent, ident):
+            return
         if country and ent.countries:
             if country in ent.countries:
                 self._add_qualifier(
@@ -297,16 +211,16 @@ class Screener:
         """One qualifier: its model weight added to the logit (default algorithm) or, for the
         ofac algorithm, `ofac_points` off a contradiction; the effect is said in points."""
         before = sc.score
-        entry: dict[str, Any] = {"field": field, "detail": detail}
+        qualifier = Qualifier(field, detail, 0.0)
         if sc.logit is not None:
             weight = load_model().weight(feature)
             sc.logit += weight
             sc.score = to_score(sc.logit)
-            entry |= {"feature": feature, "weight": weight}
+            qualifier.feature, qualifier.weight = feature, weight
         else:
             sc.score -= ofac_points
-        entry["effect"] = round(sc.score - before, 1)
-        sc.qualifiers.append(entry)
+        qualifier.effect = round(sc.score - before, 1)
+        sc.qualifiers.append(qualifier)
 
     def _merge(self, scored: list[_Scored], limit: int) -> list[Match]:
         idx = self.index
@@ -337,38 +251,8 @@ class Screener:
                 fields.setdefault(k, v)
         if not lists:
             lists = [idx.snapshots.get(ent.snapshot_id, {}).get("source", ent.source)]
-        if sc.detail is not None:
-            name_expl = sc.detail.describe()
-            features: dict[str, Any] = {
-                "name_score": sc.name_score,
-                "aligned": [
-                    {"query": a, "listed": b, "similarity": round(s, 3), "how": how}
-                    for a, b, s, how in sc.detail.pairs
-                ],
-                "query_only": sc.detail.extra_query,
-                "listed_only": sc.detail.extra_listed,
-                "legal_forms_ignored": list(entry.norm.legal_forms),
-                "model": _model_features(sc.detail, sc.logit),
-                "token_weights": {t: round(w, 2) for t, w in sc.detail.token_weights.items()},
-                "matched_name_kind_meaning": NAME_KIND_MEANING.get(entry.kind, entry.kind),
-            }
-        else:
-            name_expl = sc.ofac_explanation
-            features = {"name_score": sc.name_score, "algorithm": "ofac"}
-        features["qualifiers"] = sc.qualifiers
-        if sc.id_match:
-            features["identifier_match"] = sc.id_match
-        kind = entry.kind.replace("_", " ")
-        explanation = f"{kind} name {entry.name!r} scored {sc.name_score:g}: {name_expl}"
-        if entry.kind not in ("primary", "aka"):
-            explanation = f"{kind} ({NAME_KIND_MEANING.get(entry.kind, entry.kind)}): {explanation}"
-        for qual in sc.qualifiers:
-            effect = qual["effect"]
-            tag = f" ({effect:+g})" if isinstance(effect, (int, float)) and effect else ""
-            explanation += f"; {qual['detail']}{tag}"
         hits = [_hit(m) for m in members]
         deciding = max(hits, key=lambda h: DECISION_RANK[h.decision])  # members are ranked
-        sub_lists = list(dict.fromkeys(name for h in hits for name in h.sub_lists))
         return Match(
             source=ent.source,
             source_id=ent.source_id,
@@ -381,8 +265,8 @@ class Screener:
             lists=lists,
             countries=ent.countries,
             fields=fields,
-            explanation=explanation,
-            features=features,
+            explanation=_explanation(sc, entry),
+            features=_evidence(sc, entry),
             snapshot=idx.snapshots.get(ent.snapshot_id, {}),
             entity_id=ent.id,
             content_hash=ent.content_hash,
@@ -397,10 +281,67 @@ class Screener:
                 for m, h in zip(members, hits, strict=True)
             ],
             list_name=deciding.list_name,
-            sub_lists=sub_lists,
+            sub_lists=list(dict.fromkeys(name for h in hits for name in h.sub_lists)),
             decision=deciding.decision,
             category=deciding.category,
         )
+
+
+def _evidence(sc: _Scored, entry: NameEntry) -> dict[str, Any]:
+    """How the name scored (aligned words, the model's working) and what each qualifier did."""
+    if sc.detail is not None:
+        features: dict[str, Any] = {
+            "name_score": sc.name_score,
+            "aligned": [
+                {"query": a, "listed": b, "similarity": round(s, 3), "how": how}
+                for a, b, s, how in sc.detail.pairs
+            ],
+            "query_only": sc.detail.extra_query,
+            "listed_only": sc.detail.extra_listed,
+            "legal_forms_ignored": list(entry.norm.legal_forms),
+            "model": model_features(sc.detail, sc.logit),
+            "token_weights": {t: round(w, 2) for t, w in sc.detail.token_weights.items()},
+            "matched_name_kind_meaning": NAME_KIND_MEANING.get(entry.kind, entry.kind),
+        }
+    else:
+        features = {"name_score": sc.name_score, "algorithm": "ofac"}
+    features["qualifiers"] = [q.to_dict() for q in sc.qualifiers]
+    if sc.id_match:
+        features["identifier_match"] = sc.id_match
+    return features
+
+
+def _explanation(sc: _Scored, entry: NameEntry) -> str:
+    """One sentence: which listed name scored what and why, then each qualifier's effect."""
+    name_expl = sc.detail.describe() if sc.detail is not None else sc.ofac_explanation
+    kind = entry.kind.replace("_", " ")
+    explanation = f"{kind} name {entry.name!r} scored {sc.name_score:g}: {name_expl}"
+    if entry.kind not in ("primary", "aka"):
+        explanation = f"{kind} ({NAME_KIND_MEANING.get(entry.kind, entry.kind)}): {explanation}"
+    for qual in sc.qualifiers:
+        effect = qual.effect
+        tag = f" ({effect:+g})" if isinstance(effect, (int, float)) and effect else ""
+        explanation += f"; {qual.detail}{tag}"
+    return explanation
+
+
+def _identified(sc: _Scored, ent: EntityInfo, ident: str) -> bool:
+    """A listed identifier equal to the one given decides (score 100); one not among several
+    listed says nothing (a party has many numbers). True when it decided."""
+    norm = normalize_id(ident)
+    for typ, number in ent.identifiers:
+        if normalize_id(number) == norm and len(norm) >= 4:
+            sc.id_match = f"{typ} {number}"
+            detail = f"identifier {number} ({typ}) matches: the same party whatever the name says"
+            sc.qualifiers.append(Qualifier("id", detail, "decisive"))
+            sc.score = 100.0
+            return True
+    if ent.identifiers:
+        detail = (
+            f"identifier {ident} not among the listed ones (no effect: a party has many numbers)"
+        )
+        sc.qualifiers.append(Qualifier("id", detail, 0))
+    return False
 
 
 def _source_rank(source: str) -> tuple[int, str]:
@@ -408,73 +349,8 @@ def _source_rank(source: str) -> tuple[int, str]:
     return policy_of(source).rank, source
 
 
-def _model_features(detail: NameScore, logit: float | None) -> dict[str, Any]:
-    """The name model's working: each feature's value, weight and contribution to the logit,
-    and how the logit (qualifiers included) became the score."""
-    model = load_model()
-    return {
-        "intercept": model.intercept,
-        "name_logit": round(detail.logit, 3) if math.isfinite(detail.logit) else None,
-        "logit": round(logit, 3) if logit is not None and math.isfinite(logit) else None,
-        "score_is": "100 * sigmoid(logit), rounded to one decimal",
-        "features": detail.contributions(model),
-    }
-
-
 def _hit(e: EntityInfo) -> Hit:
     return policy_of(e.source).hit(e.lists, e.fields)
-
-
-_TYPE_ALIASES = {
-    "individual": "person",
-    "entity": "organization",
-    "org": "organization",
-    "company": "organization",
-    "ship": "vessel",
-}
-
-
-def _type_aliases() -> dict[str, str]:
-    """Type words users may give: ours, and each list's own (CSL "Individual", "Entity")."""
-    words = dict(_TYPE_ALIASES)
-    for source in all_sources().values():
-        words.update(source.policy.vocabulary.types)
-    return words
-
-
-def _check_type(value: str | None) -> str | None:
-    if not value:
-        return None
-    v = value.strip().lower()
-    v = _type_aliases().get(v, v)
-    if v not in ("person", "organization", "vessel", "aircraft"):
-        raise ScreeningError(
-            f"unknown type {value!r}; use person, organization, vessel or aircraft"
-        )
-    return v
-
-
-def _check_country(value: str | None) -> str | None:
-    if not value or not value.strip():
-        return None
-    from compliance.countries import to_iso2  # pycountry: only when a country is given
-
-    code = to_iso2(value)
-    if code is None:
-        raise ScreeningError(f"unknown country {value!r}; use an ISO code such as RU or a name")
-    return code
-
-
-def _check_dob(value: str | None) -> tuple[int | None, str | None]:
-    if not value or not value.strip():
-        return None, None
-    v = value.strip()
-    import re
-
-    m = re.fullmatch(r"(\d{4})(?:-(\d{2})-(\d{2}))?", v)
-    if not m or not 1850 <= int(m.group(1)) <= 2100:
-        raise ScreeningError(f"date of birth {value!r} is not YYYY or YYYY-MM-DD")
-    return int(m.group(1)), (v if m.group(2) else None)
 
 
 def screen(
@@ -489,70 +365,3 @@ def screen(
     return Screener.load(engine, lists=lists, algorithm=algorithm).screen(
         query, threshold=threshold, limit=limit
     )
-
-
-def compare(
-    a: str,
-    b: str,
-    *,
-    algorithm: str = "default",
-    idf: MatchIndex | None = None,
-    type: str | None = None,
-) -> dict[str, Any]:
-    """Score two names against each other, with the explanation. With `idf` (the loaded
-    lists' index) words weigh by their rarity in the lists, as in screening; without it every
-    word weighs the same. `type` ("person"...) is the parties' type, as a listing's."""
-    if algorithm == "ofac":
-        r = ofac_score(a, b)
-        return {
-            "name1": a,
-            "name2": b,
-            "score": round(r.score, 1),
-            "explanation": r.explanation,
-            "features": r.features,
-            "algorithm": "ofac",
-        }
-    kind = _check_type(type)
-    for name in (a, b):
-        if len(name) > MAX_NAME_LENGTH:
-            raise ScreeningError(
-                f"a name is {len(name):,} characters long; a name has at most {MAX_NAME_LENGTH:,}"
-            )
-    na, nb = normalize_name(a), normalize_name(b)
-    if kind == "person":
-        na, nb = na.as_person(), nb.as_person()
-    weight = Retriever(idf, prune=False).weight if idf is not None else (lambda t: 8.0)
-    forward = True
-    if not na.tokens or not nb.tokens:
-        detail = NameScore(0.0)
-        why = "a name with nothing but a legal form (or nothing at all) never matches"
-    else:
-        # Either name may be the listed one: the better reading counts, so the order of the
-        # two names does not matter (the features of a query and a listed name differ).
-        there = score_names(na, nb, weight, kind == "person")
-        back = score_names(nb, na, weight, kind == "person")
-        forward = there.score >= back.score
-        detail = there if forward else back
-        why = detail.describe() + ("" if forward else " (read with name2 as the query)")
-    return {
-        "name1": a,
-        "name2": b,
-        "score": detail.score,
-        "explanation": why,
-        "features": {
-            "aligned": [
-                {"name1": x, "name2": y, "similarity": round(s, 3), "how": how}
-                if forward
-                else {"name1": y, "name2": x, "similarity": round(s, 3), "how": how}
-                for x, y, s, how in detail.pairs
-            ],
-            "name1_only": detail.extra_query if forward else detail.extra_listed,
-            "name2_only": detail.extra_listed if forward else detail.extra_query,
-            "legal_forms_ignored": {"name1": list(na.legal_forms), "name2": list(nb.legal_forms)},
-            "weights": "token rarity in the loaded lists" if idf is not None else "equal",
-            "type": kind,
-            "model": _model_features(detail, detail.logit),
-            "token_weights": {t: round(w, 2) for t, w in detail.token_weights.items()},
-        },
-        "algorithm": "default",
-    }
