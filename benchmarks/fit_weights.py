@@ -74,8 +74,8 @@ def candidate_rows(screener: Any, case: E.Case, model: Any) -> list[tuple[dict[s
 def reversed_chain(case: E.Case) -> bool:
     """A generated variant that reversed a patronymic chain (KHALID BIN HAMAD shuffled into
     HAMAD BIN KHALID) names another person: not a positive to learn from."""
-    from compliance.matching.normalize import normalize_name
     from compliance.matching.align import chain_conflict
+    from compliance.matching.normalize import normalize_name
 
     return chain_conflict(normalize_name(case.query).tokens, normalize_name(case.original).tokens)
 

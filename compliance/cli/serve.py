@@ -4,11 +4,14 @@ FastAPI, uvicorn and the MCP SDK are imported inside the commands: the CLI start
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from compliance.cli.common import DbOption, engine_for, fail, guarded
+
+if TYPE_CHECKING:
+    from compliance.api.settings import Settings
 
 HostOpt = Annotated[str, typer.Option(help="Address to bind; beyond loopback, keys are required.")]
 PortOpt = Annotated[int, typer.Option(help="TCP port.")]
@@ -53,11 +56,9 @@ def serve(
 ) -> None:
     """Serve the HTTP API (/docs), the web pages (/) and /metrics."""
     import os
-    import shutil
-    import tempfile
 
     from compliance.api.keys import list_keys
-    from compliance.api.settings import ENV, Settings, is_loopback
+    from compliance.api.settings import Settings, is_loopback
     from compliance.store.db import resolve_url
 
     if workers < 1:
@@ -81,34 +82,31 @@ def serve(
             "run `compliance keys create NAME` first"
         )
     os.environ["COMPLIANCE_DB"] = resolve_url(db)
-    rate_dir = None
-    if workers > 1 and rate > 0:  # one token bucket per key for all the workers
-        settings.rate_dir = rate_dir = tempfile.mkdtemp(prefix="compliance-rate-")
-    os.environ[ENV] = settings.to_env()
     typer.echo(
         f"serving on http://{host}:{port} ({workers} worker(s)); API docs at /docs"
         + ("; API keys required" if settings.require_keys else ""),
         err=True,
     )
-    try:
-        _run_uvicorn(host, port, workers, log_level)
-    finally:
-        if rate_dir is not None:
-            shutil.rmtree(rate_dir, ignore_errors=True)
+    _run_uvicorn(host, port, workers, log_level, settings)
 
 
-def _run_uvicorn(host: str, port: int, workers: int, log_level: str) -> None:
+def _run_uvicorn(host: str, port: int, workers: int, log_level: str, settings: Settings) -> None:
     import os
     import shutil
     import tempfile
 
     import uvicorn
 
-    metrics_dir = None
+    from compliance.api.settings import ENV
+
+    metrics_dir = rate_dir = None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # the workers' counters are summed through files in one folder (prometheus_client)
         metrics_dir = tempfile.mkdtemp(prefix="compliance-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    if workers > 1 and settings.rate_per_second > 0:  # one token bucket per key for them all
+        settings.rate_dir = rate_dir = tempfile.mkdtemp(prefix="compliance-rate-")
+    os.environ[ENV] = settings.to_env()
     try:
         uvicorn.run(
             "compliance.api.app:app_from_env",
@@ -121,8 +119,9 @@ def _run_uvicorn(host: str, port: int, workers: int, log_level: str) -> None:
             server_header=False,
         )
     finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
+        for folder in (metrics_dir, rate_dir):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def mcp(db: DbOption = None) -> None:
