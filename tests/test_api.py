@@ -309,7 +309,7 @@ def test_openapi_models_are_the_librarys(client: TestClient) -> None:
 
     from compliance.rules.chips import Classification
     from compliance.screening import Match, Query
-    from compliance.store.snapshots import SourceStatus
+    from compliance.store.status import SourceStatus
 
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
 

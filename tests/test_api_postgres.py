@@ -25,7 +25,7 @@ from sqlalchemy import select  # noqa: E402
 
 from compliance.store.db import get_engine  # noqa: E402
 from compliance.store.models import Entity  # noqa: E402
-from compliance.store.snapshots import current_snapshot_ids  # noqa: E402
+from compliance.store.status import current_snapshot_ids  # noqa: E402
 from tests.api_helpers import free_port  # noqa: E402
 from tests.conftest import MIRROR, ROOT  # noqa: E402
 from tests.pg_server import postgres_server  # noqa: E402

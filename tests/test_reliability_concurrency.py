@@ -23,7 +23,6 @@ from compliance.sources.http import FetchPolicy
 from compliance.store.db import get_engine
 from compliance.update import update_sources
 from tests.conftest import MIRROR, REFERENCE
-from tests.test_update_http import postgres_url  # noqa: F401  (fixture)
 
 CLI = str(Path(sys.executable).parent / "compliance")
 SOURCES = ("us_bis_dpl", "un_sc", "us_ofac_cons")
@@ -219,7 +218,7 @@ def test_two_updates_at_once_on_a_new_sqlite_database(
 
 
 def test_two_updates_at_once_on_postgresql(
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
     mirror: Path,
     expected: dict[str, Any],
     tmp_path: Path,

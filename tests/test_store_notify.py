@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from compliance.store.db import get_engine
 from compliance.store.notify import APPLICATION_NAME, SnapshotListener, can_listen
-from compliance.store.snapshots import current_snapshot_ids
+from compliance.store.status import current_snapshot_ids
 from compliance.update import update_sources
 from tests.conftest import MIRROR
 

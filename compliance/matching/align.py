@@ -1,11 +1,9 @@
 """Which words of two names stand for each other: a greedy one-to-one alignment (identical
 words first, then the most alike), words one name splits that the other joins (ABDEL KARIM /
-ABDELKARIM), patronymics, and patronymic chains that make a parent of the other name's child.
+ABDELKARIM), and patronymic chains that make a parent of the other name's child.
 """
 
 from __future__ import annotations
-
-from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
@@ -54,18 +52,6 @@ def align(
     extra_q = [i for i in range(len(qt)) if i not in used_q]
     extra_c = [j for j in range(len(ct)) if j not in used_c]
     return pairs, extra_q, extra_c
-
-
-_PATRONYMIC_ENDINGS = (
-    "ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ichna", "ogly", "oglu", "uulu",
-    "kyzy", "qizi", "ovic", "evic",
-)  # fmt: skip
-
-
-@lru_cache(maxsize=100_000)
-def is_patronymic(token: str) -> bool:
-    """An East Slavic or Turkic patronymic by its ending (Ivanovich, Petrovna, Aliyev ogly)."""
-    return len(token) > 5 and token.endswith(_PATRONYMIC_ENDINGS) or token in ("ogly", "oglu")
 
 
 JOIN_MIN = 0.85  # a run of words joined must be this close to the other name's one word

@@ -17,7 +17,7 @@ from typing import Any
 from rapidfuzz.distance import OSA, Levenshtein
 from rapidfuzz.fuzz import ratio
 
-from compliance.matching.align import Pair, align, chain_conflict, is_patronymic, rejoin
+from compliance.matching.align import Pair, align, chain_conflict, rejoin
 from compliance.matching.descriptors import descriptor_positions
 from compliance.matching.features import (
     COMMON_WEIGHT,
@@ -136,8 +136,8 @@ def name_features(
     detail = NameScore(
         0.0,
         out_pairs,
-        [*(qt[i] for i in lo.xq), *(qt[i] for i in lo.pq)],
-        [*(ct[j] for j in lo.xc), *(ct[j] for j in lo.pc)],
+        [qt[i] for i in lo.xq],
+        [ct[j] for j in lo.xc],
         descriptors=[qt[i] for i in sorted(lo.dq)] + [ct[j] for j in sorted(lo.dc)],
         common_only=common_only,
         features=f,
@@ -201,20 +201,17 @@ def _weigh(
 
 @dataclass
 class _Leftovers:
-    """The words each name has that the other lacks: descriptor words ("Group", "Trading",
-    "Dubai Branch": which part of a company, not which company) and patronymics (often left out)
-    set apart from the rest, and what each kind weighs."""
+    """The words each name has that the other lacks, descriptor words ("Group", "Trading",
+    "Dubai Branch": which part of a company, not which company) set apart from the rest, and
+    what each kind weighs."""
 
     xq: list[int]
     xc: list[int]
     dq: set[int]
     dc: set[int]
-    pq: list[int]
-    pc: list[int]
     left_q: float = 0.0
     left_c: float = 0.0
     described: float = 0.0
-    patronymic: float = 0.0
 
 
 def _leftovers(
@@ -223,17 +220,11 @@ def _leftovers(
     dq, dc = descriptor_positions(qt, xq), descriptor_positions(ct, xc)
     if dq or dc:
         xq, xc = [i for i in xq if i not in dq], [j for j in xc if j not in dc]
-    pq = [i for i in xq if is_patronymic(qt[i])] if xq else []
-    pc = [j for j in xc if is_patronymic(ct[j])] if xc else []
-    if pq or pc:
-        xq, xc = [i for i in xq if i not in pq], [j for j in xc if j not in pc]
-    lo = _Leftovers(xq, xc, dq, dc, pq, pc)
+    lo = _Leftovers(xq, xc, dq, dc)
     lo.left_q = sum(tw[qt[i]] for i in xq) if xq else 0.0
     lo.left_c = sum(tw[ct[j]] for j in xc) if xc else 0.0
     if dq or dc:
         lo.described = sum(tw[qt[i]] for i in dq) + sum(tw[ct[j]] for j in dc)
-    if pq or pc:
-        lo.patronymic = sum(tw[qt[i]] for i in pq) + sum(tw[ct[j]] for j in pc)
     return lo
 
 
@@ -274,8 +265,6 @@ def _leftover_features(f: dict[str, float], w: _Weights, lo: _Leftovers, person:
     total = w.w_q + w.w_c + lo.left_q + lo.left_c
     if lo.described:
         f["descriptor_words"] = lo.described / (total + lo.described)
-    if lo.patronymic:
-        f["patronymic_unmatched"] = lo.patronymic / (total + lo.patronymic)
     if lo.left_q:
         f["query_unmatched"] = lo.left_q / (w.w_q + lo.left_q)
     if lo.left_c:
