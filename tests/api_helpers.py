@@ -52,35 +52,53 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def running_server(db_url: str, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """`compliance serve` in a subprocess on a free loopback port, ready; stopped with SIGINT.
-    Yields the base URL."""
-    import httpx
-
+def start_server(
+    db_url: str, *extra: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """`compliance serve` in a subprocess on a free loopback port (output to `log`, else a
+    pipe); its base URL and process. Wait for it with wait_until_ready, end it with
+    stop_server."""
     root = Path(__file__).resolve().parent.parent
     port = free_port()
     cmd = [sys.executable, "-m", "compliance.cli", "serve", "--port", str(port), "--db", db_url]
-    cmd += ["--poll", "0", "--log-level", "warning", *extra]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=root,
-        env=dict(os.environ, **(env or {})),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    cmd += ["--log-level", "warning", *extra]
+    full_env = dict(os.environ, **(env or {}))
+    if log is None:
+        proc = subprocess.Popen(
+            cmd, cwd=root, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+    else:
+        with log.open("wb") as out:  # the child keeps its own copy of the file
+            proc = subprocess.Popen(
+                cmd, cwd=root, env=full_env, stdout=out, stderr=subprocess.STDOUT
+            )
+    return f"http://127.0.0.1:{port}", proc
+
+
+def wait_until_ready(base: str, proc: subprocess.Popen[bytes], log: Path | None = None) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while True:
+        if proc.poll() is not None:
+            said = log.read_text() if log else proc.stdout.read().decode() if proc.stdout else ""
+            raise AssertionError(f"the server at {base} stopped: {said}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"the server at {base} did not become ready"
+        time.sleep(0.2)
+
+
+@contextmanager
+def running_server(db_url: str, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`compliance serve` (no polling unless `extra` asks), ready; stopped with SIGINT.
+    Yields the base URL."""
+    base, proc = start_server(db_url, "--poll", "0", *extra, env=env)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.2)
+        wait_until_ready(base, proc)
         yield base
     finally:
         stop_server(proc)

@@ -6,7 +6,6 @@ request and no answer mixing two snapshots. With NOTIFY off, polling alone does 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -26,7 +25,7 @@ from sqlalchemy import select  # noqa: E402
 from compliance.store.db import get_engine  # noqa: E402
 from compliance.store.models import Entity  # noqa: E402
 from compliance.store.status import current_snapshot_ids  # noqa: E402
-from tests.api_helpers import free_port  # noqa: E402
+from tests.api_helpers import start_server, stop_server, wait_until_ready  # noqa: E402
 from tests.conftest import MIRROR, ROOT  # noqa: E402
 from tests.pg_server import postgres_server  # noqa: E402
 
@@ -70,44 +69,14 @@ def serving(url: str, tmp: Path, count: int, *options: str) -> Iterator[list[str
     with ExitStack() as stack:
         procs: list[tuple[str, subprocess.Popen[bytes], Path]] = []
         for i in range(count):
-            port, log = free_port(), tmp / f"server{i}.log"
-            cmd = _cli(url, "serve", "--port", str(port), "--log-level", "warning", *options)
-            out = stack.enter_context(log.open("wb"))
-            proc = subprocess.Popen(
-                cmd,
-                cwd=ROOT,
-                env=_env(tmp / f"cache{i}"),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-            stack.callback(_stop, proc)
-            procs.append((f"http://127.0.0.1:{port}", proc, log))
+            log = tmp / f"server{i}.log"
+            env = {"COMPLIANCE_CACHE": str(tmp / f"cache{i}")}
+            base, proc = start_server(url, *options, env=env, log=log)
+            stack.callback(stop_server, proc)
+            procs.append((base, proc, log))
         for base, proc, log in procs:
-            _wait_ready(base, proc, log)
+            wait_until_ready(base, proc, log)
         yield [base for base, _, _ in procs]
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{base} did not become ready:\n{log.read_text()}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def ready(base: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@ reload while requests are in flight; no request fails and no answer mixes two sn
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -21,7 +20,7 @@ pytest.importorskip("uvicorn")
 
 from compliance.api.keys import create_key  # noqa: E402
 from compliance.store.db import get_engine  # noqa: E402
-from tests.api_helpers import free_port  # noqa: E402
+from tests.api_helpers import free_port, start_server, stop_server, wait_until_ready  # noqa: E402
 from tests.conftest import MIRROR, ROOT  # noqa: E402
 
 
@@ -41,50 +40,13 @@ def server(
     loaded_engine: Any, tmp_path: Path
 ) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
     url = copy_database(loaded_engine, tmp_path / "served.db")
-    port = free_port()
-    env = dict(os.environ, COMPLIANCE_CACHE=str(tmp_path / "cache"))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "compliance.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            url,
-            "--poll",
-            "0.5",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    env = {"COMPLIANCE_CACHE": str(tmp_path / "cache")}
+    base, proc = start_server(url, "--poll", "0.5", env=env)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        else:
-            raise AssertionError("the server did not become ready")
+        wait_until_ready(base, proc)
         yield base, url, proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_server(proc)
 
 
 def _dpl_name(url: str) -> str:
