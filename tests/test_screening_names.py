@@ -186,3 +186,36 @@ def test_a_huge_name_has_bounded_cost_and_says_it_was_cut(screener):
     ) or (not long.matches)
     with pytest.raises(ScreeningError, match="at most 1,000"):  # 10,000 characters: refused
         screener.screen(Query("BANCO NACIONAL DE CUBA" + " ," * 5_000))
+
+
+@pytest.mark.parametrize(
+    ("query", "listed", "kind"),
+    [
+        ("Vova Nikolaevich ANYUROV", "Vladimir Nikolaevich ANYUROV", "person"),  # diminutive
+        ("JOE KONY", "JOSEPH KONY", "person"),  # English familiar form (nicknames package)
+        ("Md Mahmud Mahalla", "Muhammad Mahmud Mahalla", "person"),  # written short form
+        ("ARCTICA I", "ARCTICA 1", ""),  # a one-letter Roman numeral
+        ("ROSNEFT TRADE DUBAI BRANCH LIMITED", "ROSNEFT TRADE LIMITED", ""),  # a branch
+        ("SYRIATEL TRADING", "SYRIATEL", ""),  # a descriptor word
+        ("Avangard Joint Stock Co.", "Avangard Joint Stock Company", ""),
+        ("Andrei Akimov", "Andrei Igorevich AKIMOV", "person"),  # the patronymic left out
+    ],
+)
+def test_variants_of_listed_names_are_found(screener, query, listed, kind):
+    assert best(screener, query, listed, **({"type": kind} if kind else {})) >= 85
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Khalid bin Hamad", "Hamad bin Khalid"),  # the chain reversed: the father, not him
+        ("Nord Stream AG", "Nord Stream GmbH"),  # another legal form of another kind
+        ("Huawei Technology Co Ltd", "Chengdu Haiwei Technology"),  # a listed place is no filler
+    ],
+)
+def test_names_of_other_parties_do_not_match(screener, a, b):
+    assert compare(a, b, idf=screener.index)["score"] < 85
+
+
+def test_a_chain_written_surname_first_is_the_same_person(screener):
+    assert compare("Muhammad bin Salman", "BIN SALMAN, Muhammad", idf=screener.index)["score"] >= 85

@@ -18,7 +18,7 @@ PLACE_WORDS = 2  # words before an anchor taken as its place: "Hong Kong Branch"
 
 
 @cache
-def _words() -> tuple[frozenset[str], frozenset[str]]:
+def _words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     text = data_file("descriptor_words.csv").read_text(encoding="utf-8")
     kinds: dict[str, set[str]] = {"anchor": set(), "descriptor": set(), "place": set()}
     for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
@@ -29,15 +29,21 @@ def _words() -> tuple[frozenset[str], frozenset[str]]:
                 "descriptor or place)"
             )
         kinds[kind].add(word)
-    return frozenset(kinds["anchor"]), frozenset(kinds["descriptor"] | kinds["place"])
+    return frozenset(kinds["anchor"]), frozenset(kinds["descriptor"]), frozenset(kinds["place"])
 
 
-def descriptor_positions(tokens: tuple[str, ...], unmatched: list[int]) -> set[int]:
+def descriptor_positions(
+    tokens: tuple[str, ...], unmatched: list[int], places: bool = False
+) -> set[int]:
     """Which of the `unmatched` positions of `tokens` are descriptor words: a descriptor, an
-    anchor, or one of the PLACE_WORDS unmatched words just before an anchor."""
+    anchor, or one of the PLACE_WORDS unmatched words just before an anchor; with `places`, a
+    place the company is registered in too. Only the query's places count: a listed name's
+    place (CHENGDU Haiwei Technology) is part of what tells it from another company."""
     if not unmatched:
         return set()
-    anchors, descriptors = _words()
+    anchors, descriptors, registered = _words()
+    if places:
+        descriptors = descriptors | registered
     free = set(unmatched)
     out: set[int] = set()
     for i in unmatched:

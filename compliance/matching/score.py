@@ -217,7 +217,7 @@ class _Leftovers:
 def _leftovers(
     qt: tuple[str, ...], ct: tuple[str, ...], xq: list[int], xc: list[int], tw: dict[str, float]
 ) -> _Leftovers:
-    dq, dc = descriptor_positions(qt, xq), descriptor_positions(ct, xc)
+    dq, dc = descriptor_positions(qt, xq, places=True), descriptor_positions(ct, xc)
     if dq or dc:
         xq, xc = [i for i in xq if i not in dq], [j for j in xc if j not in dc]
     lo = _Leftovers(xq, xc, dq, dc)
