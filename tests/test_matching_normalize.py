@@ -215,3 +215,21 @@ def test_a_surname_written_first_is_not_a_title():
     n = normalize_name("SHEIKH, Umair Naeem")
     assert n.as_person().tokens == ("sheikh", "umair", "naeem") and n.titles == ()
     assert normalize_name("Sheikh Umair Naeem").as_person().tokens == ("umair", "naeem")
+
+
+def test_cc_cedict_is_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    from compliance.matching import cedict
+
+    monkeypatch.setenv("COMPLIANCE_CACHE", str(tmp_path))
+    cedict._dictionary.cache_clear()
+    try:
+        parsed = cedict._dictionary()
+        [saved] = tmp_path.glob("cedict-*.marshal")
+        cedict._dictionary.cache_clear()
+        assert cedict._dictionary() == parsed  # read back from the cache file
+        assert cedict.lookup("遥感") == ("remote sensing",)
+        saved.write_bytes(b"\x00 not marshal")  # a damaged file is parsed again
+        cedict._dictionary.cache_clear()
+        assert cedict._dictionary() == parsed
+    finally:
+        cedict._dictionary.cache_clear()
