@@ -20,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import orjson
 
 from compliance.datafiles import data_file
@@ -101,7 +102,12 @@ class MatchIndex:
         self._file = f
         self.vocabulary = f.strings("vocab")  # token (or joined token pair) by token id
         ids = id_map(self.vocabulary)
+        self.token_ids = ids
         self.postings = KeyedLists(ids, f.int_lists("postings"))  # token -> name indexes
+        # The same posting lists for merging in bulk: token id i holds the names
+        # posting_values[posting_offsets[i]:posting_offsets[i + 1]].
+        self.posting_offsets = f.section("postings.offsets")
+        self.posting_values = np.frombuffer(f.section("postings.values"), dtype=np.int32)
         self.df = KeyedValues(ids, f.section("df"))  # token -> names holding it
         self.weights = KeyedValues(ids, f.section("weights"))  # token -> inverse frequency
         self.entities = f.records("entities", decode_entity)
@@ -109,6 +115,7 @@ class MatchIndex:
         self.groups = f.int_lists("groups")  # group -> entity indexes
         self.primary_name = f.section("primary_name")  # entity index -> its primary name
         self.name_weight = f.section("name_weight")  # name index -> sum of token weights
+        self.name_weights = np.frombuffer(self.name_weight, dtype=np.float64)
 
     @cached_property
     def by_phonetic(self) -> KeyedLists:
@@ -131,6 +138,11 @@ class MatchIndex:
         return KeyedLists(
             id_map(f.strings(name)), f.int_lists(name), lambda ids: list(map(token, ids))
         )
+
+    def posting_size(self, token: str) -> int:
+        """How many listed names hold `token` (a vocabulary token)."""
+        i = self.token_ids[token]
+        return self.posting_offsets[i + 1] - self.posting_offsets[i]
 
     def idf(self, token: str) -> float:
         """Rarity weight: log(names / names holding the token); unseen tokens weigh most."""

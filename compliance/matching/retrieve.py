@@ -11,6 +11,9 @@ name.
 
 from __future__ import annotations
 
+import threading
+
+import numpy as np
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
@@ -29,6 +32,7 @@ MIN_COVER = 0.35
 PROMISE_FLOOR = 0.65
 MAX_VARIANTS = 20  # look-alike spellings of one query token used to find candidates
 CACHE_LIMIT = 200_000  # per-token answers kept (they repeat across a batch of names)
+NAMES_CACHE_LIMIT = 4_000_000  # names kept for the per-token answers (16 bytes each)
 
 _LEGAL_ABBREVIATIONS = frozenset({"co", "ltd", "llc", "jsc", "ooo", "inc", "corp", "oao", "zao"})
 _LEGAL_ALL = LEGAL_WORDS | _LEGAL_ABBREVIATIONS
@@ -43,6 +47,9 @@ class Retriever:
         self.prune = prune
         self._variant_cache: dict[tuple[str, bool], list[tuple[str, float]]] = {}
         self._unknown_weight: dict[str, float] = {}
+        self._names_cache: dict[tuple[str, bool, bool], tuple[np.ndarray, np.ndarray]] = {}
+        self._names_size = 0
+        self._local = threading.local()
 
     def variants(self, t: str, exact_only: bool = False) -> list[tuple[str, float]]:
         """Vocabulary tokens standing for query token `t`, each with its retrieval weight."""
@@ -90,45 +97,74 @@ class Retriever:
         shown at every lower one, with the same score, and the cap is filled the same way.
         """
         toks = list(dict.fromkeys(q.tokens))
-        weights = self._found_by(q)
-        if not weights:
+        names, weights = self._found_by(q)
+        if not len(names):
             return []
         # Initials carry little; an unseen (often misspelt) token weighs as its nearest known one.
         total = sum(1.0 if len(t) == 1 else self.weight(t) for t in toks)
-        floor = MIN_COVER * total
-        evidence = {n: w for n, w in weights.items() if w >= floor}
+        keep = weights >= MIN_COVER * total
+        names, weights = names[keep], weights[keep]
         if self.prune:
-            evidence = self._promise(evidence, total, any(len(t) == 1 for t in toks))
+            names, weights = self._promise(names, weights, total, any(len(t) == 1 for t in toks))
+        evidence = dict(zip(names.tolist(), weights.tolist(), strict=True))
         return self._ranked(evidence, q.tokens, raw)
 
-    def _found_by(self, q: NormName) -> dict[int, float]:
-        """Listed name -> the weight of the query tokens (and joined neighbours) that find it."""
-        postings = self.index.postings
-        lookups = [self.variants(t) for t in dict.fromkeys(q.tokens)]
-        lookups += [
-            self.variants(a + b, True) for a, b in zip(q.tokens, q.tokens[1:], strict=False)
-        ]
+    def _found_by(self, q: NormName) -> tuple[np.ndarray, np.ndarray]:
+        """Listed names, and for each the weight of the query tokens (and joined neighbours)
+        that find it: one query token counts once per name, by its best variant there. A name
+        may be listed more than once (always with the same weight)."""
+        lookups = [(t, False) for t in dict.fromkeys(q.tokens)]
+        lookups += [(a + b, True) for a, b in zip(q.tokens, q.tokens[1:], strict=False)]
+        sizes = self.index.posting_size
         common_only = all(
-            len(postings[v]) > MAX_POSTING for variants in lookups for v, _w in variants
+            sizes(v) > MAX_POSTING for t, exact in lookups for v, _w in self.variants(t, exact)
         )
-        weights: dict[int, float] = {}
-        get = weights.get
-        for variants in lookups:
-            # One query token counts once per name, by its best variant in that name: the
-            # variants come strongest first, so laying them down weakest first lets the
-            # stronger overwrite (dict operations keep the per-name work in C).
-            best: dict[int, float] = {}
-            for v, w in reversed(variants):
-                plist = postings[v]
-                if len(plist) <= MAX_POSTING or common_only:
-                    best.update(dict.fromkeys(plist, w))
-            if not weights:
-                weights = best
-                get = weights.get
-                continue
-            for n, w in best.items():
-                weights[n] = get(n, 0.0) + w
-        return weights
+        found = [self._names_of(t, exact, common_only) for t, exact in lookups]
+        ids = np.concatenate([f[0] for f in found])
+        # Summed in a scratch array, lookup by lookup in the query's order (the same floats
+        # every run); a name found by several lookups is repeated in `ids`, with its total.
+        scratch = self._scratch()
+        for names, ws in found:
+            scratch[names] += ws  # no name twice within one lookup
+        totals = scratch[ids]
+        scratch[ids] = 0.0
+        return ids, totals
+
+    def _scratch(self) -> np.ndarray:
+        """A zeroed array of one number per listed name, this thread's own."""
+        scratch: np.ndarray | None = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = np.zeros(len(self.index.name_weights))
+        return scratch
+
+    def _names_of(self, t: str, exact: bool, common: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The names query token `t` finds (sorted) and its best variant's weight in each;
+        variants listed more than MAX_POSTING times are skipped unless `common`."""
+        key = (t, exact, common)
+        hit = self._names_cache.get(key)
+        if hit is not None:
+            return hit
+        idx = self.index
+        offsets, token_ids, values = idx.posting_offsets, idx.token_ids, idx.posting_values
+        spans = []
+        for v, w in self.variants(t, exact):  # strongest first
+            i = token_ids[v]
+            start, end = offsets[i], offsets[i + 1]
+            if end - start <= MAX_POSTING or common:
+                spans.append((start, end, w))
+        if not spans:
+            out = (np.empty(0, dtype=np.intp), np.empty(0))
+        else:
+            ids = np.concatenate([values[a:b] for a, b, _w in spans])
+            ws = np.repeat([w for _a, _b, w in spans], [b - a for a, b, _w in spans])
+            names, first = np.unique(ids, return_index=True)  # first: the strongest variant
+            out = (names.astype(np.intp), ws[first])  # intp: indexes numpy need not convert
+        self._names_size += len(out[0]) + 1
+        if self._names_size > NAMES_CACHE_LIMIT:
+            self._names_cache.clear()
+            self._names_size = len(out[0]) + 1
+        self._names_cache[key] = out
+        return out
 
     def _ranked(self, evidence: dict[int, float], qt: tuple[str, ...], raw: str) -> list[int]:
         """The listed names equal to the query (once normalised, then as written) first, then
@@ -158,40 +194,41 @@ class Retriever:
         return out
 
     def _promise(
-        self, weights: dict[int, float], total: float, has_initials: bool
-    ) -> dict[int, float]:
+        self, names: np.ndarray, weights: np.ndarray, total: float, has_initials: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Each name's share of the evidence if the query tokens that found it matched it
         perfectly and what is left over on either side counted half (initials find nothing
         but may cover listed given names, so then only the query's side is charged). Names
         below PROMISE_FLOOR are dropped: a fixed floor, never the asked threshold."""
-        name_weight = self.index.name_weight
         listed_share = 0.0 if has_initials else 0.5
-        out = {}
-        for n, w in weights.items():
-            bound = 2 * w + 0.5 * max(total - w, 0.0) + listed_share * max(name_weight[n] - w, 0.0)
-            share = 2 * w / bound if bound > 0 else 0.0
-            if share >= PROMISE_FLOOR:
-                out[n] = share
-        return out
+        listed = self.index.name_weights[names]
+        bound = (
+            2 * weights
+            + 0.5 * np.maximum(total - weights, 0.0)
+            + listed_share * np.maximum(listed - weights, 0.0)
+        )
+        share = np.divide(2 * weights, bound, out=np.zeros_like(bound), where=bound > 0)
+        keep = share >= PROMISE_FLOOR
+        return names[keep], share[keep]
 
     def near(self, t: str) -> list[tuple[str, float]]:
         """Vocabulary tokens within a typo or two of `t` (see index.shapes)."""
         by_shape = self.index.by_shape
         allowed = 1 if len(t) <= 5 else 2 if len(t) <= 8 else 3
-        pool: set[str] = set()
+        pool: list[str] = []  # a list, not a set: hashing the pool costs more than repeats do
         for n in range(len(t) - allowed, len(t) + allowed + 1):
             first2, last2, ends = shapes(t, n)
-            pool.update(by_shape.get(first2, ()))
-            pool.update(by_shape.get(last2, ()))
+            pool += by_shape.get(first2, ())
+            pool += by_shape.get(last2, ())
             if len(t) <= 6:  # a middle edit only hides both ends of a short word
-                pool.update(by_shape.get(ends, ()))
-        pool.discard(t)
+                pool += by_shape.get(ends, ())
+        hits = extract(t, pool, scorer=OSA.distance, score_cutoff=allowed, limit=None)
         out = []
-        for v, _d, _i in extract(t, pool, scorer=OSA.distance, score_cutoff=allowed, limit=None):
+        for v in dict.fromkeys(v for v, _d, _i in hits):
             sim, _how = token_sim(t, v)
-            if sim:
+            if sim and v != t:
                 out.append((v, sim))
-        out.sort(key=lambda vs: (-vs[1], vs[0]))  # never the set's (hash) order
+        out.sort(key=lambda vs: (-vs[1], vs[0]))  # never the pool's order
         return out
 
     def fix_legal_typos(self, q: NormName) -> NormName:

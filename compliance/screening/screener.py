@@ -80,15 +80,23 @@ class Screener:
     ) -> Screener:
         return cls(load_index(engine), algorithm=algorithm, lists=lists)
 
-    def _name_score(self, query: str, q: NormName, n: int) -> tuple[float, NameScore | None, str]:
+    def _name_score(
+        self, query: str, q: NormName, n: int, seen: dict[tuple[Any, ...], NameScore] | None = None
+    ) -> tuple[float, NameScore | None, str]:
+        """Query name `q` against listed name `n`. `seen`: the scores of this query so far, by
+        listed words (the same person or company is often listed alike by several sources)."""
         entry = self.index.names[n]
         if self.algorithm == "ofac":
             r = ofac_score(query, entry.name)
             return r.score, None, r.explanation
         person = self.index.entities[entry.entity].type == "person"
-        if person:
-            q = q.as_person()
-        detail = score_names(q, entry.norm, self.retriever.weight, person)
+        c = entry.norm
+        key = (id(q), person, c.tokens, c.legal_forms)  # all of `c` that scoring reads
+        detail = seen.get(key) if seen is not None else None
+        if detail is None:
+            detail = score_names(q.as_person() if person else q, c, self.retriever.weight, person)
+            if seen is not None:
+                seen[key] = detail
         return detail.score, detail, ""
 
     def screen(self, query: Query, threshold: float | None = None, limit: int = 10) -> ScreenResult:
@@ -116,12 +124,13 @@ class Screener:
             raise ScreeningError("the name is empty; give the name of the party to screen")
         idx = self.index
         best: dict[int, _Scored] = {}
+        seen: dict[tuple[Any, ...], NameScore] = {}
         for form in q.forms if q.tokens else ():  # a Chinese name has several renderings
             for n in self.retriever.candidates(form, query.name):
                 e = idx.names[n].entity
                 if not self._wanted(idx.entities[e], qtype):
                     continue
-                s, detail, expl = self._name_score(query.name, form, n)
+                s, detail, expl = self._name_score(query.name, form, n, seen)
                 cur = best.get(e)
                 if cur is None or s > cur.name_score:
                     best[e] = _Scored(e, n, s, detail, expl)
