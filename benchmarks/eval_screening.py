@@ -660,6 +660,8 @@ def main(argv: list[str] | None = None) -> int:
     del listed
 
     screener.screen(screening.Query(name="warm up query"), threshold=threshold)
+    if hasattr(screener, "warm"):  # the tables a long-running process has loaded already
+        screener.warm()
     start = time.perf_counter()
     pos = run(screener, screening.Query, positives, threshold, args.with_type)
     neg = run(screener, screening.Query, negatives, threshold, args.with_type)

@@ -100,7 +100,7 @@ class IndexHolder:
             gctune.full_collect()  # the old index's objects were frozen: let them go
 
     def _load(self) -> Generation:
-        screener = Screener.load(self.engine)
+        screener = Screener.load(self.engine).warm()  # no request waits for a table to load
         gen = Generation(screener, snapshot_ids_of(screener), time.time())
         self._current = gen  # the swap: one reference assignment
         self.reloads += 1

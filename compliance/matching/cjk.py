@@ -64,6 +64,12 @@ def _pinyin() -> Any:
     return lazy_pinyin
 
 
+def warm() -> None:
+    """Load OpenCC, pypinyin and the term tables now (about 1 s) rather than on the first
+    Chinese name a long-running process is asked about."""
+    latin_forms("华为技术有限公司")
+
+
 def _number(run: str) -> int | None:
     """一 .. 九十九 as written after 第 (第十四研究所: the 14th Research Institute)."""
     if not run:

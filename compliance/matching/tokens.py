@@ -57,18 +57,13 @@ def token_sim(a: str, b: str) -> tuple[float, str]:
         d = OSA.distance(a, b, score_cutoff=allowed)
         if d <= allowed:
             best, how = 1.0 - 0.6 * d / max(la, lb), f"{d} edit{'s' if d > 1 else ''}"
-    if best < 0.9 and short >= 3:
-        ka = phonetic_key(a)
-        if (
-            ka
-            and ka == phonetic_key(b)
-            and (a[0] == b[0] or (a[0] in "aeiouy") == (b[0] in "aeiouy"))
-        ):
-            common = ratio(a, b)
-            if common >= 60:
-                sim = 0.9 if common >= 75 and short > 4 else 0.85 if short > 4 else 0.8
-                if sim > best:
-                    best, how = sim, "sounds alike"
+    # Sounds alike: the cheap tests first, the phonetic keys (computed per word) last.
+    if best < 0.9 and (a[0] == b[0] or (a[0] in _VOWELS) == (b[0] in _VOWELS)):
+        common = ratio(a, b)
+        if common >= 60 and (ka := phonetic_key(a)) and ka == phonetic_key(b):
+            sim = 0.9 if common >= 75 and short > 4 else 0.85 if short > 4 else 0.8
+            if sim > best:
+                best, how = sim, "sounds alike"
     return best, how
 
 
