@@ -32,6 +32,7 @@ MIN_COVER = 0.35
 PROMISE_FLOOR = 0.65
 MAX_VARIANTS = 20  # look-alike spellings of one query token used to find candidates
 CACHE_LIMIT = 200_000  # per-token answers kept (they repeat across a batch of names)
+NEAR_CACHE_LIMIT = 50_000  # typo neighbours kept: asked for by variants() and weight() alike
 NAMES_CACHE_LIMIT = 4_000_000  # names kept for the per-token answers (16 bytes each)
 
 _LEGAL_ABBREVIATIONS = frozenset({"co", "ltd", "llc", "jsc", "ooo", "inc", "corp", "oao", "zao"})
@@ -46,7 +47,8 @@ class Retriever:
         self.index = index
         self.prune = prune
         self._variant_cache: dict[tuple[str, bool], list[tuple[str, float]]] = {}
-        self._unknown_weight: dict[str, float] = {}
+        self._weights: dict[str, float] = {}  # known and unseen tokens alike
+        self._near: dict[str, list[tuple[str, float]]] = {}
         self._names_cache: dict[tuple[str, bool, bool], tuple[np.ndarray, np.ndarray]] = {}
         self._names_size = 0
         self._local = threading.local()
@@ -212,7 +214,16 @@ class Retriever:
         return names[keep], share[keep]
 
     def near(self, t: str) -> list[tuple[str, float]]:
-        """Vocabulary tokens within a typo or two of `t` (see index.shapes)."""
+        """Vocabulary tokens within a typo or two of `t` (see index.shapes), closest first."""
+        hit = self._near.get(t)
+        if hit is None:
+            hit = self._near_uncached(t)
+            if len(self._near) > NEAR_CACHE_LIMIT:
+                self._near.clear()
+            self._near[t] = hit
+        return hit
+
+    def _near_uncached(self, t: str) -> list[tuple[str, float]]:
         by_shape = self.index.by_shape
         allowed = 1 if len(t) <= 5 else 2 if len(t) <= 8 else 3
         pool: list[str] = []  # a list, not a set: hashing the pool costs more than repeats do
@@ -257,14 +268,13 @@ class Retriever:
 
     def weight(self, token: str) -> float:
         """A token's rarity; an unseen token (often a typo) weighs as its nearest known one."""
-        w = self.index.weights.get(token)
-        if w is not None:
-            return w
-        w = self._unknown_weight.get(token)
+        w = self._weights.get(token)
         if w is None:
-            near = [(sim, v) for v, sim in self.near(token)] if token.isalpha() else []
-            w = self.index.idf(max(near)[1]) if near else self.index.max_idf
-            if len(self._unknown_weight) > CACHE_LIMIT:
-                self._unknown_weight.clear()
-            self._unknown_weight[token] = w
+            w = self.index.weights.get(token)
+            if w is None:
+                near = [(sim, v) for v, sim in self.near(token)] if token.isalpha() else []
+                w = self.index.idf(max(near)[1]) if near else self.index.max_idf
+            if len(self._weights) > CACHE_LIMIT:
+                self._weights.clear()
+            self._weights[token] = w
         return w
