@@ -51,9 +51,11 @@ class Model:
     fitted_on: str
     by_name: dict[str, Feature] = field(init=False)
     weights: dict[str, float] = field(init=False)  # feature name -> weight, for the hot path
+    position: dict[str, int] = field(init=False)  # feature name -> its place in the table
 
     def __post_init__(self) -> None:
         self.by_name = {f.name: f for f in self.features}
+        self.position = {f.name: i for i, f in enumerate(self.features)}
         self.weights = {f.name: f.weight for f in self.features}
 
     def weight(self, name: str) -> float:

@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 from rapidfuzz.distance import OSA
-from rapidfuzz.process import extract
+from rapidfuzz.process import cdist
 
 from compliance.matching.given_names import variants_of
 from compliance.matching.index import MIN_TYPO_LEN, MatchIndex, shapes
@@ -82,9 +82,9 @@ class Retriever:
             found.update(best)
         # A variant is no stronger evidence than the query token itself: a rarer look-alike
         # ("SOBAR" for "SABER") must not outrank the names that hold the token exactly.
-        own = idx.idf(t)
+        own, weights = idx.idf(t), idx.weights  # every variant is a vocabulary token
         out = sorted(
-            ((v, sim * min(idx.idf(v), own)) for v, sim in found.items()),
+            ((v, sim * min(weights[v], own)) for v, sim in found.items()),
             key=lambda vw: (-vw[1], vw[0]),
         )  # strongest first: _candidates relies on it
         if len(self._variant_cache) > CACHE_LIMIT:
@@ -233,9 +233,12 @@ class Retriever:
             pool += by_shape.get(last2, ())
             if len(t) <= 6:  # a middle edit only hides both ends of a short word
                 pool += by_shape.get(ends, ())
-        hits = extract(t, pool, scorer=OSA.distance, score_cutoff=allowed, limit=None)
+        if not pool:
+            return []
+        # one distance per pool word, in C: rapidfuzz's cdist into an array
+        distances = cdist([t], pool, scorer=OSA.distance, score_cutoff=allowed, dtype=np.int32)
         out = []
-        for v in dict.fromkeys(v for v, _d, _i in hits):
+        for v in dict.fromkeys([pool[i] for i in np.flatnonzero(distances[0] <= allowed)]):
             sim, _how = token_sim(t, v)
             if sim and v != t:
                 out.append((v, sim))

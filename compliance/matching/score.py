@@ -77,16 +77,21 @@ class NameScore:
     def contributions(self, model: Model | None = None) -> list[dict[str, Any]]:
         """Each feature's value, weight and contribution to the logit, strongest first."""
         model = model or load_model()
+        order = model.position
+        present = sorted(
+            ((model.by_name[name], value) for name, value in self.features.items()
+             if value and name in order),
+            key=lambda fv: order[fv[0].name],
+        )  # in the model's order, for the stable sort below  # fmt: skip
         rows: list[dict[str, Any]] = [
             {
                 "feature": feat.name,
-                "value": round(self.features.get(feat.name, 0.0), 3),
+                "value": round(value, 3),
                 "weight": round(feat.weight, 3),
-                "contribution": round(feat.weight * self.features.get(feat.name, 0.0), 3),
+                "contribution": round(feat.weight * value, 3),
                 "meaning": feat.meaning,
             }
-            for feat in model.features
-            if self.features.get(feat.name)
+            for feat, value in present
         ]
         rows.sort(key=lambda r: -abs(float(r["contribution"])))
         return rows

@@ -66,6 +66,7 @@ class Screener:
         self.retriever = Retriever(index, prune=algorithm == "default")
         self.algorithm = algorithm
         self.lists = set(lists) if lists else None
+        self._hits: dict[int, Hit] = {}
         if self.lists:
             known = {e.source for e in index.entities}
             unknown = self.lists - known
@@ -166,6 +167,13 @@ class Screener:
             for m in matches:
                 m.explanation += f"; only the first {MAX_TOKENS} words of the name were compared"
         return ScreenResult(query, matches, threshold, self.algorithm)
+
+    def _hit(self, e: EntityInfo) -> Hit:
+        """What a sure hit on the entry means, by its list's policy (kept per entry)."""
+        hit = self._hits.get(e.id)
+        if hit is None:
+            hit = self._hits[e.id] = policy_of(e.source).hit(e.lists, e.fields)
+        return hit
 
     def _wanted(self, ent: EntityInfo, qtype: str | None) -> bool:
         """The entity is of the asked type (or of unknown type) and on one of the asked lists."""
@@ -269,7 +277,7 @@ class Screener:
                 fields.setdefault(k, v)
         if not lists:
             lists = [idx.snapshots.get(ent.snapshot_id, {}).get("source", ent.source)]
-        hits = [_hit(m) for m in members]
+        hits = [self._hit(m) for m in members]
         deciding = max(hits, key=lambda h: DECISION_RANK[h.decision])  # members are ranked
         return Match(
             source=ent.source,
@@ -365,10 +373,6 @@ def _identified(sc: _Scored, ent: EntityInfo, ident: str) -> bool:
 def _source_rank(source: str) -> tuple[int, str]:
     """Where a source's entries come when several are shown: its policy's rank."""
     return policy_of(source).rank, source
-
-
-def _hit(e: EntityInfo) -> Hit:
-    return policy_of(e.source).hit(e.lists, e.fields)
 
 
 def screen(
