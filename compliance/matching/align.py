@@ -20,28 +20,34 @@ def align(
     names are not written abbreviations: REZA is not short for REZAEI."""
     # Identical words first (only they are similar 1.0), then the others among what is left:
     # the same pairs as one greedy pass over every pair, without comparing the words paired.
-    where: dict[str, list[int]] = {}
-    for j, b in enumerate(ct):
-        where.setdefault(b, []).append(j)
-    exact = sorted((abs(i - j), i, j) for i, a in enumerate(qt) for j in where.get(a, ()))
+    if qt == ct:
+        return [(i, i, 1.0, "exact") for i in range(len(qt))], [], []
+    pairs: list[Pair] = []
     used_q: set[int] = set()
     used_c: set[int] = set()
-    pairs: list[Pair] = []
-    for _gap, i, j in exact:
-        if i not in used_q and j not in used_c:
-            used_q.add(i)
-            used_c.add(j)
-            pairs.append((i, j, 1.0, "exact"))
-    cand: list[tuple[float, int, int, int, str]] = []
-    for i, a in enumerate(qt):
-        if i in used_q:
-            continue
+    if not set(qt).isdisjoint(ct):
+        where: dict[str, list[int]] = {}
         for j, b in enumerate(ct):
-            if j in used_c:
-                continue
-            s, how = token_sim(a, b)
+            where.setdefault(b, []).append(j)
+        exact = sorted((abs(i - j), i, j) for i, a in enumerate(qt) if a in where for j in where[a])
+        for _gap, i, j in exact:
+            if i not in used_q and j not in used_c:
+                used_q.add(i)
+                used_c.add(j)
+                pairs.append((i, j, 1.0, "exact"))
+    rest_q = [i for i in range(len(qt)) if i not in used_q]
+    rest_c = [j for j in range(len(ct)) if j not in used_c]
+    if not rest_q or not rest_c:
+        return pairs, rest_q, rest_c
+    cand: list[tuple[float, int, int, int, str]] = []
+    for i in rest_q:
+        a = qt[i]
+        for j in rest_c:
+            s, how = token_sim(a, ct[j])
             if s > 0 and not (person and how == "abbreviation"):
                 cand.append((-s, abs(i - j), i, j, how))
+    if not cand:
+        return pairs, rest_q, rest_c
     cand.sort()
     for neg, _gap, i, j, how in cand:
         if i in used_q or j in used_c:
@@ -49,9 +55,7 @@ def align(
         used_q.add(i)
         used_c.add(j)
         pairs.append((i, j, -neg, how))
-    extra_q = [i for i in range(len(qt)) if i not in used_q]
-    extra_c = [j for j in range(len(ct)) if j not in used_c]
-    return pairs, extra_q, extra_c
+    return pairs, [i for i in rest_q if i not in used_q], [j for j in rest_c if j not in used_c]
 
 
 JOIN_MIN = 0.85  # a run of words joined must be this close to the other name's one word
@@ -66,12 +70,13 @@ def rejoin(tokens: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
     if not long_words:
         return tokens  # every long word of the other name is here as it stands
     present = set(other)
+    firsts = {o[0] for o in long_words}
     out = list(tokens)
     i = 0
     while i < len(out) - 1:
         for size in (3, 2):
             run = out[i : i + size]
-            if len(run) < size or present.intersection(run):
+            if len(run) < size or run[0][0] not in firsts or present.intersection(run):
                 continue
             joined = "".join(run)
             n = len(joined)

@@ -43,7 +43,7 @@ from compliance.store.db import read_snapshot
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-INDEX_VERSION = 11
+INDEX_VERSION = 12
 MIN_TYPO_LEN = 3  # tokens shorter than this are matched exactly or phonetically only
 KEEP_FIELDS = (
     "license_requirement", "license_policy", "federal_register_notice", "list_code", "list_codes",
@@ -108,7 +108,6 @@ class MatchIndex:
         # posting_values[posting_offsets[i]:posting_offsets[i + 1]].
         self.posting_offsets = f.section("postings.offsets")
         self.posting_values = np.frombuffer(f.section("postings.values"), dtype=np.int32)
-        self.df = KeyedValues(ids, f.section("df"))  # token -> names holding it
         self.weights = KeyedValues(ids, f.section("weights"))  # token -> inverse frequency
         self.entities = f.records("entities", decode_entity)
         self.names = f.records("names", decode_name)
@@ -116,6 +115,7 @@ class MatchIndex:
         self.primary_name = f.section("primary_name")  # entity index -> its primary name
         self.name_weight = f.section("name_weight")  # name index -> sum of token weights
         self.name_weights = np.frombuffer(self.name_weight, dtype=np.float64)
+        self.vocab_masks = np.frombuffer(f.section("vocab_mask"), dtype=np.uint64)
 
     @cached_property
     def by_phonetic(self) -> KeyedLists:
@@ -123,9 +123,12 @@ class MatchIndex:
         return self._token_lists("phonetic")
 
     @cached_property
-    def by_shape(self) -> KeyedLists:
-        """ "<ab7", ">yz7", "=az7" (see shapes()) -> vocabulary tokens."""
-        return self._token_lists("shape")
+    def shape_table(self) -> tuple[dict[str, int], memoryview, np.ndarray]:
+        """The by_shape table as arrays: shape key -> list number, and the token ids of list i
+        at values[offsets[i]:offsets[i + 1]]."""
+        f = self._file
+        ids = id_map(f.strings("shape"))
+        return ids, f.section("shape.offsets"), np.frombuffer(f.section("shape.values"), np.int32)
 
     @cached_property
     def by_id(self) -> KeyedLists:
@@ -286,6 +289,15 @@ def open_cached(key: str) -> MatchIndex | None:
     except (ValueError, KeyError, TypeError):  # IndexFileError is a ValueError
         return None
     return index if index.key == key else None
+
+
+def letter_mask(token: str) -> int:
+    """The characters a token holds, a bit each (code point mod 64). One edit sets or clears
+    at most two bits, so tokens k edits apart differ in at most 2k bits: a cheap filter."""
+    mask = 0
+    for ch in set(token):
+        mask |= 1 << (ord(ch) & 63)
+    return mask
 
 
 def shapes(token: str, length: int | None = None) -> tuple[str, str, str]:

@@ -20,6 +20,7 @@ from compliance.matching.index import (
     connected,
     encode_entity,
     encode_name,
+    letter_mask,
     shapes,
 )
 from compliance.matching.indexfile import Writer
@@ -208,8 +209,8 @@ def _assemble(
             primary_name[n.entity] = i
     out = Writer()
     out.strings("vocab", vocab)
+    out.array("vocab_mask", "Q", map(letter_mask, vocab))
     out.int_lists("postings", postings.values())
-    out.array("df", "i", map(len, postings.values()))
     out.array("weights", "d", weights.values())
     for name, table in (("phonetic", by_phonetic), ("shape", by_shape), ("id", by_id)):
         out.strings(name, list(table))

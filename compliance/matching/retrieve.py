@@ -18,7 +18,7 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.process import cdist
 
 from compliance.matching.given_names import variants_of
-from compliance.matching.index import MIN_TYPO_LEN, MatchIndex, shapes
+from compliance.matching.index import MIN_TYPO_LEN, MatchIndex, letter_mask, shapes
 from compliance.matching.normalize import LEGAL_WORDS, NormName, normalize_name, phonetic_key
 from compliance.matching.tokens import token_sim
 
@@ -77,8 +77,8 @@ class Retriever:
                 for v, sim in self.near(t):
                     near.setdefault(v, sim)
             # The closest spellings only: a common name has dozens of look-alikes.
-            df = idx.df
-            best = sorted(near.items(), key=lambda vs: (-vs[1], -df[vs[0]], vs[0]))[:MAX_VARIANTS]
+            df = idx.posting_size  # names holding the token
+            best = sorted(near.items(), key=lambda vs: (-vs[1], -df(vs[0]), vs[0]))[:MAX_VARIANTS]
             found.update(best)
         # A variant is no stronger evidence than the query token itself: a rarer look-alike
         # ("SOBAR" for "SABER") must not outrank the names that hold the token exactly.
@@ -224,15 +224,24 @@ class Retriever:
         return hit
 
     def _near_uncached(self, t: str) -> list[tuple[str, float]]:
-        by_shape = self.index.by_shape
+        idx = self.index
+        keys, offsets, values = idx.shape_table
         allowed = 1 if len(t) <= 5 else 2 if len(t) <= 8 else 3
-        pool: list[str] = []  # a list, not a set: hashing the pool costs more than repeats do
+        # a middle edit only hides both ends of a short word: then its ends' key too
+        kinds = 3 if len(t) <= 6 else 2
+        lists = []
         for n in range(len(t) - allowed, len(t) + allowed + 1):
-            first2, last2, ends = shapes(t, n)
-            pool += by_shape.get(first2, ())
-            pool += by_shape.get(last2, ())
-            if len(t) <= 6:  # a middle edit only hides both ends of a short word
-                pool += by_shape.get(ends, ())
+            for key in shapes(t, n)[:kinds]:
+                i = keys.get(key)
+                if i is not None:
+                    lists.append(values[offsets[i] : offsets[i + 1]])
+        if not lists:
+            return []
+        ids = np.concatenate(lists)
+        # only words close enough in letters held can be close enough in spelling
+        bits = np.bitwise_count(idx.vocab_masks[ids] ^ np.uint64(letter_mask(t)))
+        vocab = idx.vocabulary
+        pool = [vocab[i] for i in ids[bits <= 2 * allowed].tolist()]
         if not pool:
             return []
         # one distance per pool word, in C: rapidfuzz's cdist into an array
