@@ -156,11 +156,20 @@ class Retriever:
                 spans.append((start, end, w))
         if not spans:
             out = (np.empty(0, dtype=np.intp), np.empty(0))
+        elif len(spans) == 1:  # a posting list is sorted and holds a name once
+            start, end, w = spans[0]
+            out = (values[start:end].astype(np.intp), np.full(end - start, w))
         else:
             ids = np.concatenate([values[a:b] for a, b, _w in spans])
-            ws = np.repeat([w for _a, _b, w in spans], [b - a for a, b, _w in spans])
-            names, first = np.unique(ids, return_index=True)  # first: the strongest variant
-            out = (names.astype(np.intp), ws[first])  # intp: indexes numpy need not convert
+            span_of = np.repeat(np.arange(len(spans)), [b - a for a, b, _w in spans])
+            # a stable sort keeps each name's first (strongest) variant first among its equals
+            order = np.argsort(ids, kind="stable")
+            ids = ids[order]
+            first = np.empty(len(ids), dtype=bool)
+            first[0] = True
+            np.not_equal(ids[1:], ids[:-1], out=first[1:])
+            weights = np.array([w for _a, _b, w in spans])
+            out = (ids[first].astype(np.intp), weights[span_of[order[first]]])
         self._names_size += len(out[0]) + 1
         if self._names_size > NAMES_CACHE_LIMIT:
             self._names_cache.clear()
