@@ -34,7 +34,7 @@ from compliance.matching.features import (
 from compliance.matching.normalize import NormName
 
 
-@dataclass
+@dataclass(slots=True)
 class NameScore:
     score: float  # 0..100: 100 * sigmoid(logit)
     pairs: list[tuple[str, str, float, str]] = field(default_factory=list)
@@ -156,7 +156,7 @@ def name_features(
     return f, detail
 
 
-@dataclass
+@dataclass(slots=True)
 class _Weights:
     """What the aligned words weigh: on each side, matched (times their similarity), and by how
     they were matched."""
@@ -174,37 +174,43 @@ class _Weights:
     all_common: bool = True
 
 
-_SHARE_OF = {"sounds alike": "sound", "abbreviation": "abbreviation",
-             "given-name variant": "nickname"}  # fmt: skip
-
-
 def _weigh(
     pairs: list[Pair], qt: tuple[str, ...], ct: tuple[str, ...], tw: dict[str, float]
 ) -> tuple[_Weights, list[tuple[str, str, float, str]]]:
-    w = _Weights()
+    w_q = w_c = matched = evidence = rarest = typo = sound = abbreviation = nickname = 0.0
+    initials = 0
+    all_common = True
     out_pairs = []
     for i, j, s, how in pairs:
         wc = tw[ct[j]]
         if how == "initial":
             wq = wc = min(tw[qt[i]], wc) * 0.5
-            w.initials += 1
+            initials += 1
         else:
             wq = min(tw[qt[i]], wc * 1.5)  # a typo-made rare token is worth no more
-        w.all_common = w.all_common and wc < COMMON_WEIGHT
-        w.w_q += wq
-        w.w_c += wc
-        w.matched += s * (wq + wc)
-        w.evidence += s * wc
-        w.rarest = max(w.rarest, s * wc)
+        all_common = all_common and wc < COMMON_WEIGHT
+        w_q += wq
+        w_c += wc
+        matched += s * (wq + wc)
+        evidence += s * wc
+        rarest = max(rarest, s * wc)
         if "edit" in how:
-            w.typo += wq + wc
-        elif how in _SHARE_OF:
-            setattr(w, _SHARE_OF[how], getattr(w, _SHARE_OF[how]) + wq + wc)
+            typo += wq + wc
+        elif how == "sounds alike":  # (share + wq) + wc: the fitted weights' arithmetic
+            sound = sound + wq + wc
+        elif how == "abbreviation":
+            abbreviation = abbreviation + wq + wc
+        elif how == "given-name variant":
+            nickname = nickname + wq + wc
         out_pairs.append((qt[i], ct[j], s, how))
-    return w, out_pairs
+    weights = _Weights(
+        w_q, w_c, matched, typo, sound, abbreviation, nickname, evidence, rarest, initials,
+        all_common,
+    )  # fmt: skip
+    return weights, out_pairs
 
 
-@dataclass
+@dataclass(slots=True)
 class _Leftovers:
     """The words each name has that the other lacks, descriptor words ("Group", "Trading",
     "Dubai Branch": which part of a company, not which company) set apart from the rest, and
@@ -246,19 +252,24 @@ def _overlap_features(
             overlap, lenient = max(overlap, compact), max(lenient, compact)
         f["overlap"] = overlap
         f["overlap_lenient"] = lenient
-        for cut, span, name in ((0.8, 0.2, "lenient_above_80"), (0.9, 0.1, "lenient_above_90"),
-                                (0.95, 0.05, "lenient_above_95")):  # fmt: skip
-            if lenient > cut:
-                f[name] = min((lenient - cut) / span, 1.0)
+        if lenient > 0.8:
+            f["lenient_above_80"] = min((lenient - 0.8) / 0.2, 1.0)
+            if lenient > 0.9:
+                f["lenient_above_90"] = min((lenient - 0.9) / 0.1, 1.0)
+                if lenient > 0.95:
+                    f["lenient_above_95"] = min((lenient - 0.95) / 0.05, 1.0)
         if overlap > 0.8:
             f["overlap_above_80"] = min((overlap - 0.8) / 0.2, 1.0)
         f["evidence"] = min(w.evidence / EVIDENCE_FULL, 1.0)
         f["rarest_word"] = min(w.rarest / RAREST_FULL, 1.0)
-        for share, name in ((w.typo, "typo_share"), (w.sound, "phonetic_share"),
-                            (w.abbreviation, "abbreviation_share"),
-                            (w.nickname, "nickname_share")):  # fmt: skip
-            if share:
-                f[name] = share / total
+        if w.typo:
+            f["typo_share"] = w.typo / total
+        if w.sound:
+            f["phonetic_share"] = w.sound / total
+        if w.abbreviation:
+            f["abbreviation_share"] = w.abbreviation / total
+        if w.nickname:
+            f["nickname_share"] = w.nickname / total
         if w.initials:
             f["initials_share"] = w.initials / n_pairs
     elif compact:
