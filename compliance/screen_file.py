@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compliance import gctune
 from compliance.progress import NO_PROGRESS, Progress
 from compliance.screening import Query, Screener, ScreeningError
 
@@ -184,12 +185,13 @@ def _screen_rows(
     _SCREENER = screener
     _OPTS = {"threshold": threshold, "limit": limit}
     if workers <= 1:
-        for r in rows:
-            yield _screen_row(r)
+        with gctune.tuned():
+            for r in rows:
+                yield _screen_row(r)
         return
     ctx = mp.get_context("fork")  # workers share the loaded index copy-on-write
     window: deque[Any] = deque()  # bounded, so a huge file never sits in memory at once
-    with ctx.Pool(workers) as pool:
+    with gctune.tuned(), ctx.Pool(workers) as pool:  # forked workers inherit the tuning
         for chunk in _chunks(rows, CHUNK):
             window.append(pool.apply_async(_screen_chunk, (chunk,)))
             if len(window) >= workers * 4:

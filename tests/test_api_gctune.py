@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from compliance.api import gctune
+from compliance import gctune
 
 
 class Node:
@@ -64,3 +64,17 @@ def test_uninstall_of_the_last_user_restores_the_collector() -> None:
     assert gctune.installed()  # another app in this process still uses it
     gctune.uninstall()
     assert not gctune.installed() and gc.get_freeze_count() == 0
+
+
+def test_a_batch_runs_tuned_and_ends_with_everything_alive_frozen() -> None:
+    assert not gctune.installed()
+    with gctune.tuned():
+        assert gctune.installed()
+        kept = [[n] for n in range(20_000)]  # a cache the batch grows
+        a, ref = cycle()
+        gc.collect()  # `a` is alive: frozen with the rest
+        del a
+    assert not gctune.installed()
+    assert ref() is None  # the complete collection at the end freed the frozen cycle
+    assert gc.get_freeze_count() >= len(kept)  # what is still alive stays out of the walk
+    del kept

@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "compliance.progress",
             "compliance.countries",
             "compliance.datafiles",
+            "compliance.gctune",
         ),
     ),
     ("sources", ("compliance.sources",)),

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from compliance.api import gctune, problems
+from compliance import gctune
+from compliance.api import problems
 from compliance.api.audit import AuditWriter
 from compliance.api.metrics import Metrics
 from compliance.api.middleware import Guard

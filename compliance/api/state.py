@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
-from compliance.api import gctune
+from compliance import gctune
 from compliance.screening import Screener, ScreeningError
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compliance import gctune
 from compliance.orders import audit
 from compliance.orders.accept import current_user
 from compliance.orders.decide import CLEAR, DECISIONS, ERROR
@@ -142,14 +143,15 @@ def _decide_into(orders: OrderFile, opts: CheckOptions, tally: _Tally, writer: R
                  engine: Engine, run_id: int | None, progress: Progress) -> None:  # fmt: skip
     """Every line decided, counted, written to the output and recorded in the audit trail."""
     sink = audit.LineSink(engine, run_id) if run_id is not None else None
-    for result in decide_rows(orders.rows(), opts):
-        tally.add(result)
-        if writer is not None:
-            writer.write(result)
-        if sink is not None:
-            sink.add(result)
-        if tally.lines % PROGRESS_STEP == 0:
-            progress.advance("check", PROGRESS_STEP)
+    with gctune.tuned():  # forked workers, if any, inherit the tuning
+        for result in decide_rows(orders.rows(), opts):
+            tally.add(result)
+            if writer is not None:
+                writer.write(result)
+            if sink is not None:
+                sink.add(result)
+            if tally.lines % PROGRESS_STEP == 0:
+                progress.advance("check", PROGRESS_STEP)
     progress.update("check", completed=tally.lines, total=tally.lines)
     progress.finish("check")
     if sink is not None:

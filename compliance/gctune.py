@@ -1,4 +1,4 @@
-"""Keep the garbage collector's pauses short in a long-running worker.
+"""Keep the garbage collector's pauses short in a long-running worker or a batch.
 
 A worker holds hundreds of thousands of long-lived objects (the index's decoded names, the
 normalisation and scoring caches). CPython's full (generation 2) collection walks all of them:
@@ -10,7 +10,8 @@ to a permanent generation the collector no longer walks; reference counting stil
 The next full collection then walks only what survived since: a few milliseconds. Cyclic
 garbage among frozen objects would never be found, so `full_collect` (unfreeze, collect, freeze)
 runs after an index reload and every `every` seconds: one long pause now and then instead of
-one every few seconds.
+one every few seconds. A batch (a file of parties or orders) runs `tuned()`: the same, with one
+complete collection at its end.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -38,14 +41,30 @@ def install() -> None:
             gc.callbacks.append(_freeze_after_full)
 
 
-def uninstall() -> None:
-    """Undo install() once; the last one gives the collector back its usual ways."""
+def uninstall(keep_frozen: bool = False) -> None:
+    """Undo install() once; the last one gives the collector back its usual ways: everything
+    unfrozen, or with `keep_frozen` one complete collection that frees any frozen garbage and
+    freezes what is still alive (as loading the index does)."""
     global _users
     with _lock:
         _users = max(0, _users - 1)
         if _users == 0 and _freeze_after_full in gc.callbacks:
             gc.callbacks.remove(_freeze_after_full)
-            gc.unfreeze()
+            if keep_frozen:
+                full_collect()
+            else:
+                gc.unfreeze()
+
+
+@contextmanager
+def tuned() -> Iterator[None]:
+    """Survivors of full collections frozen while a batch runs: its caches grow by the row,
+    and every full collection would otherwise walk all of them again."""
+    install()
+    try:
+        yield
+    finally:
+        uninstall(keep_frozen=True)
 
 
 def installed() -> bool:
