@@ -115,6 +115,9 @@ class MatchIndex:
         self.primary_name = f.section("primary_name")  # entity index -> its primary name
         self.name_weight = f.section("name_weight")  # name index -> sum of token weights
         self.name_weights = np.frombuffer(self.name_weight, dtype=np.float64)
+        # each entity's type, read without decoding the entity: a code into meta["entity_types"]
+        self.entity_types: list[str] = meta["entity_types"]
+        self._entity_type = f.section("entity_type")
         self.vocab_masks = np.frombuffer(f.section("vocab_mask"), dtype=np.uint64)
 
     @cached_property
@@ -141,6 +144,10 @@ class MatchIndex:
         return KeyedLists(
             id_map(f.strings(name)), f.int_lists(name), lambda ids: list(map(token, ids))
         )
+
+    def entity_type(self, e: int) -> str:
+        """Entity `e`'s type (person, organization, vessel...), without decoding the entity."""
+        return self.entity_types[self._entity_type[e]]
 
     def posting_size(self, token: str) -> int:
         """How many listed names hold `token` (a vocabulary token)."""

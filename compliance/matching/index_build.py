@@ -216,11 +216,19 @@ def _assemble(
         out.strings(name, list(table))
         out.int_lists(name, list(table.values()))
     out.records("entities", [encode_entity(e) for e in entities])
+    types = sorted({e.type for e in entities})
+    code = {t: i for i, t in enumerate(types)}
+    out.array("entity_type", "B", (code[e.type] for e in entities))
     out.records("names", [encode_name(n) for n in names])
     out.int_lists("groups", groups)
     out.array("primary_name", "i", primary_name)
     out.array("name_weight", "d", (sum(weights[t] for t in n.norm.tokens) for n in names))
-    meta = {"key": key, "snapshots": snaps, "max_idf": math.log(max(len(names), 2)) * scale}
+    meta = {
+        "key": key,
+        "snapshots": snaps,
+        "max_idf": math.log(max(len(names), 2)) * scale,
+        "entity_types": types,
+    }
     return MatchIndex(out.getvalue(meta))
 
 

@@ -99,7 +99,7 @@ class Screener:
         if self.algorithm == "ofac":
             r = ofac_score(query, entry.name)
             return r.score, None, r.explanation
-        person = self.index.entities[entry.entity].type == "person"
+        person = self.index.entity_type(entry.entity) == "person"
         c = entry.norm
         key = (id(q), person, c.tokens, c.legal_forms)  # all of `c` that scoring reads
         detail = seen.get(key) if seen is not None else None
@@ -138,7 +138,7 @@ class Screener:
         for form in q.forms if q.tokens else ():  # a Chinese name has several renderings
             for n in self.retriever.candidates(form, query.name):
                 e = idx.names[n].entity
-                if not self._wanted(idx.entities[e], qtype):
+                if not self._wanted(e, qtype):
                     continue
                 s, detail, expl = self._name_score(query.name, form, n, seen)
                 cur = best.get(e)
@@ -154,11 +154,10 @@ class Screener:
                     best[e] = _Scored(e, n, s, detail, expl)
         scored: list[_Scored] = []
         for sc in best.values():
-            ent = idx.entities[sc.entity]
-            if not self._wanted(ent, qtype):
+            if not self._wanted(sc.entity, qtype):
                 continue
-            self._qualify(sc, ent, qcountry, qyear, qdate, query.id)
-            if qtype and ent.type == qtype and sc.logit is not None:
+            self._qualify(sc, qcountry, qyear, qdate, query.id)
+            if qtype and idx.entity_type(sc.entity) == qtype and sc.logit is not None:
                 self._add_qualifier(sc, "type", "type_agree", f"type {qtype} agrees")
             if sc.score >= threshold:
                 scored.append(sc)
@@ -175,11 +174,11 @@ class Screener:
             hit = self._hits[e.id] = policy_of(e.source).hit(e.lists, e.fields)
         return hit
 
-    def _wanted(self, ent: EntityInfo, qtype: str | None) -> bool:
-        """The entity is of the asked type (or of unknown type) and on one of the asked lists."""
-        if qtype and ent.type not in ("unknown", qtype):
+    def _wanted(self, e: int, qtype: str | None) -> bool:
+        """Entity `e` is of the asked type (or of unknown type) and on one of the asked lists."""
+        if qtype and self.index.entity_type(e) not in ("unknown", qtype):
             return False
-        return not self.lists or self._in_lists(ent)
+        return not self.lists or self._in_lists(self.index.entities[e])
 
     def _in_lists(self, ent: EntityInfo) -> bool:
         assert self.lists is not None
@@ -190,7 +189,6 @@ class Screener:
     def _qualify(
         self,
         sc: _Scored,
-        ent: EntityInfo,
         country: str | None,
         year: int | None,
         date: str | None,
@@ -201,6 +199,10 @@ class Screener:
         if sc.detail is not None:
             sc.logit = sc.detail.logit
         sc.score = sc.name_score
+        if not (ident or country or year):
+            sc.score = round(max(0.0, min(100.0, sc.score)), 1)
+            return  # nothing to compare: the entry is not even read
+        ent = self.index.entities[sc.entity]
         if ident and _identified(sc, ent, ident):
             return
         if country and ent.countries:
