@@ -22,6 +22,7 @@ _DOUBLED = re.compile(r"(.)\1+")
 _ARTICLES = frozenset({"al", "el", "ul", "il"})
 # One-letter Roman numerals, which normalisation keeps as letters (they are initials too).
 _ROMAN_LETTERS = {"i": "first", "v": "fifth", "x": "tenth"}
+_EDITS = ("", "1 edit", "2 edits", "3 edits")
 
 
 @lru_cache(maxsize=500_000)
@@ -36,10 +37,11 @@ def token_sim(a: str, b: str) -> tuple[float, str]:
     if a == b:
         return 1.0, "exact"
     la, lb = len(a), len(b)
-    if _ROMAN_LETTERS.get(a) == b or _ROMAN_LETTERS.get(b) == a:
-        return 0.9, "same number"  # ARCTICA I / ARCTICA 1 (normalised to "first")
-    if la == 1:
-        return (0.75, "initial") if b[0] == a else (0.0, "")
+    if la == 1 or lb == 1:
+        if _ROMAN_LETTERS.get(a) == b or _ROMAN_LETTERS.get(b) == a:
+            return 0.9, "same number"  # ARCTICA I / ARCTICA 1 (normalised to "first")
+        if la == 1:
+            return (0.75, "initial") if b[0] == a else (0.0, "")
     if are_variants(a, b):
         return 0.85, "given-name variant"
     if a in _ARTICLES and b in _ARTICLES:
@@ -49,14 +51,14 @@ def token_sim(a: str, b: str) -> tuple[float, str]:
         return 0.0, ""
     if long <= 5 and _short_fold(a) == _short_fold(b):
         return 0.85, "sounds alike"  # REX / REKS, LAV / LAW: too short for an edit allowance
-    if _abbreviates(a, b) or _abbreviates(b, a):
+    if a[0] == b[0] and (_abbreviates(a, b) or _abbreviates(b, a)):
         return 0.7, "abbreviation"
     allowed = 0 if long <= 3 else 1 if long <= 5 else 2 if long <= 8 else 3
     best, how = 0.0, ""
     if allowed:
         d = OSA.distance(a, b, score_cutoff=allowed)
         if d <= allowed:
-            best, how = 1.0 - 0.6 * d / max(la, lb), f"{d} edit{'s' if d > 1 else ''}"
+            best, how = 1.0 - 0.6 * d / long, _EDITS[d]
     # Sounds alike: the cheap tests first, the phonetic keys (computed per word) last.
     if best < 0.9 and (a[0] == b[0] or (a[0] in _VOWELS) == (b[0] in _VOWELS)):
         common = ratio(a, b)
