@@ -182,16 +182,13 @@ class Retriever:
         by evidence, then the name with the least left over: the cap must never drop an exact
         match, which scores 100. Past half the cap, one name per entity."""
         name_weight, names = self.index.name_weight, self.index.names
-        ranked = sorted(
-            evidence,
-            key=lambda n: (
-                names[n].norm.tokens != qt,
-                names[n].name != raw,
-                -evidence[n],
-                name_weight[n],
-                n,  # ties broken by list order, never by hash order: same answer every run
-            ),
-        )
+
+        def order(n: int) -> tuple[bool, bool, float, float, int]:
+            entry = names[n]
+            # ties broken by list order, never by hash order: same answer every run
+            return entry.norm.tokens != qt, entry.name != raw, -evidence[n], name_weight[n], n
+
+        ranked = sorted(evidence, key=order)
         out: list[int] = []
         seen_entities: set[int] = set()
         for n in ranked:

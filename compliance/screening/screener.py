@@ -41,7 +41,7 @@ COUNTRY_PENALTY = 10.0  # --algorithm ofac only: points off for a contradicting 
 BIRTH_PENALTY = 15.0  # --algorithm ofac only: points off for a contradicting birth year
 
 
-@dataclass
+@dataclass(slots=True)
 class _Scored:
     entity: int
     name_idx: int
