@@ -86,6 +86,7 @@ class Screener:
         """Load every table screening may need (the Chinese ones take about 1 s) now, so that
         no later query pays for it: for servers and benchmarks; a one-off screen need not."""
         cjk.warm()
+        self.retriever.warm()
         for name in ("warm up", "Vova Petrov", "Acme Trading Co., Ltd."):
             self.screen(Query(name=name))
         return self
