@@ -3,25 +3,20 @@ by several sources into one Match."""
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from compliance.matching import cjk
 from compliance.matching.features import load_model
-from compliance.matching.index import EntityInfo, MatchIndex, NameEntry, load_index
+from compliance.matching.index import EntityInfo, MatchIndex, load_index
 from compliance.matching.normalize import MAX_TOKENS, NormName, normalize_id, normalize_name
 from compliance.matching.ofac import ofac_score
 from compliance.matching.retrieve import Retriever
 from compliance.matching.score import NameScore, score_names, to_score
 from compliance.policy import DECISION_RANK, Hit
-from compliance.screening.match import (
-    NAME_KIND_MEANING,
-    Match,
-    Qualifier,
-    ScreenResult,
-    model_features,
-)
+from compliance.screening.match import Match, Qualifier, ScreenResult
 from compliance.screening.query import (
     ALGORITHMS,
     DEFAULT_THRESHOLD,
@@ -32,6 +27,7 @@ from compliance.screening.query import (
     check_dob,
     check_type,
 )
+from compliance.screening.scored import Scored, evidence, explanation, identified
 from compliance.sources import policy_of
 
 if TYPE_CHECKING:
@@ -41,17 +37,20 @@ COUNTRY_PENALTY = 10.0  # --algorithm ofac only: points off for a contradicting 
 BIRTH_PENALTY = 15.0  # --algorithm ofac only: points off for a contradicting birth year
 
 
-@dataclass(slots=True)
-class _Scored:
-    entity: int
-    name_idx: int
-    name_score: float
-    detail: NameScore | None
-    ofac_explanation: str = ""
-    qualifiers: list[Qualifier] = field(default_factory=list)
-    score: float = 0.0
-    id_match: str | None = None
-    logit: float | None = None  # default algorithm: name evidence plus the qualifiers
+@dataclass
+class _Seen:
+    """What one query has scored so far: by its rendering (id), the listed words and legal
+    forms and whether the party is a person (all that scoring reads of a listed name); and the
+    query read as a person's name, made once."""
+
+    scores: dict[tuple[Any, ...], NameScore] = field(default_factory=dict)
+    people: dict[int, NormName] = field(default_factory=dict)
+
+    def as_person(self, q: NormName) -> NormName:
+        person = self.people.get(id(q))
+        if person is None:
+            person = self.people[id(q)] = q.as_person()
+        return person
 
 
 class Screener:
@@ -89,13 +88,14 @@ class Screener:
         self.retriever.warm()
         for name in ("warm up", "Vova Petrov", "Acme Trading Co., Ltd."):
             self.screen(Query(name=name))
+        gc.freeze()  # as loading the index does: these tables live as long as the process
         return self
 
     def _name_score(
-        self, query: str, q: NormName, n: int, seen: dict[tuple[Any, ...], NameScore] | None = None
+        self, query: str, q: NormName, n: int, seen: _Seen | None = None
     ) -> tuple[float, NameScore | None, str]:
-        """Query name `q` against listed name `n`. `seen`: the scores of this query so far, by
-        listed words (the same person or company is often listed alike by several sources)."""
+        """Query name `q` against listed name `n`. `seen`: what this query has scored so far
+        (the same person or company is often listed alike by several sources)."""
         entry = self.index.names[n]
         if self.algorithm == "ofac":
             r = ofac_score(query, entry.name)
@@ -103,11 +103,13 @@ class Screener:
         person = self.index.entity_type(entry.entity) == "person"
         c = entry.norm
         key = (id(q), person, c.tokens, c.legal_forms)  # all of `c` that scoring reads
-        detail = seen.get(key) if seen is not None else None
+        detail = seen.scores.get(key) if seen is not None else None
         if detail is None:
-            detail = score_names(q.as_person() if person else q, c, self.retriever.weight, person)
+            if person:
+                q = seen.as_person(q) if seen is not None else q.as_person()
+            detail = score_names(q, c, self.retriever.weight, person)
             if seen is not None:
-                seen[key] = detail
+                seen.scores[key] = detail
         return detail.score, detail, ""
 
     def screen(self, query: Query, threshold: float | None = None, limit: int = 10) -> ScreenResult:
@@ -134,8 +136,8 @@ class Screener:
                 )
             raise ScreeningError("the name is empty; give the name of the party to screen")
         idx = self.index
-        best: dict[int, _Scored] = {}
-        seen: dict[tuple[Any, ...], NameScore] = {}
+        best: dict[int, Scored] = {}
+        seen = _Seen()
         for form in q.forms if q.tokens else ():  # a Chinese name has several renderings
             for n in self.retriever.candidates(form, query.name):
                 e = idx.names[n].entity
@@ -144,7 +146,7 @@ class Screener:
                 s, detail, expl = self._name_score(query.name, form, n, seen)
                 cur = best.get(e)
                 if cur is None or s > cur.name_score:
-                    best[e] = _Scored(e, n, s, detail, expl)
+                    best[e] = Scored(e, n, s, detail, expl)
         if query.id:
             for e in idx.by_id.get(normalize_id(query.id), ()):
                 n = idx.primary_name[e]
@@ -152,8 +154,8 @@ class Screener:
                     s, detail, expl = (
                         self._name_score(query.name, q, n) if q.tokens else (0.0, None, "")
                     )
-                    best[e] = _Scored(e, n, s, detail, expl)
-        scored: list[_Scored] = []
+                    best[e] = Scored(e, n, s, detail, expl)
+        scored: list[Scored] = []
         for sc in best.values():
             if not self._wanted(sc.entity, qtype):
                 continue
@@ -189,7 +191,7 @@ class Screener:
 
     def _qualify(
         self,
-        sc: _Scored,
+        sc: Scored,
         country: str | None,
         year: int | None,
         date: str | None,
@@ -204,7 +206,7 @@ class Screener:
             sc.score = round(max(0.0, min(100.0, sc.score)), 1)
             return  # nothing to compare: the entry is not even read
         ent = self.index.entities[sc.entity]
-        if ident and _identified(sc, ent, ident):
+        if ident and identified(sc, ent, ident):
             return
         if country and ent.countries:
             if country in ent.countries:
@@ -235,7 +237,7 @@ class Screener:
         sc.score = round(max(0.0, min(100.0, sc.score)), 1)
 
     def _add_qualifier(
-        self, sc: _Scored, field: str, feature: str, detail: str, ofac_points: float = 0.0
+        self, sc: Scored, field: str, feature: str, detail: str, ofac_points: float = 0.0
     ) -> None:
         """One qualifier: its model weight added to the logit (default algorithm) or, for the
         ofac algorithm, `ofac_points` off a contradiction; the effect is said in points."""
@@ -251,9 +253,9 @@ class Screener:
         qualifier.effect = round(sc.score - before, 1)
         sc.qualifiers.append(qualifier)
 
-    def _merge(self, scored: list[_Scored], limit: int) -> list[Match]:
+    def _merge(self, scored: list[Scored], limit: int) -> list[Match]:
         idx = self.index
-        by_group: dict[int, list[_Scored]] = defaultdict(list)
+        by_group: dict[int, list[Scored]] = defaultdict(list)
         for sc in scored:
             by_group[idx.entities[sc.entity].group].append(sc)
         matches = []
@@ -266,7 +268,7 @@ class Screener:
         matches.sort(key=lambda m: (-m.score, _source_rank(m.source), m.source_id))
         return matches[: max(limit, 0)] if limit else matches
 
-    def _to_match(self, sc: _Scored, members: list[EntityInfo]) -> Match:
+    def _to_match(self, sc: Scored, members: list[EntityInfo]) -> Match:
         idx = self.index
         ent = idx.entities[sc.entity]
         entry = idx.names[sc.name_idx]
@@ -294,8 +296,8 @@ class Screener:
             lists=lists,
             countries=ent.countries,
             fields=fields,
-            explanation=_explanation(sc, entry),
-            features=_evidence(sc, entry),
+            explanation=explanation(sc, entry),
+            features=evidence(sc, entry),
             snapshot=idx.snapshots.get(ent.snapshot_id, {}),
             entity_id=ent.id,
             content_hash=ent.content_hash,
@@ -314,63 +316,6 @@ class Screener:
             decision=deciding.decision,
             category=deciding.category,
         )
-
-
-def _evidence(sc: _Scored, entry: NameEntry) -> dict[str, Any]:
-    """How the name scored (aligned words, the model's working) and what each qualifier did."""
-    if sc.detail is not None:
-        features: dict[str, Any] = {
-            "name_score": sc.name_score,
-            "aligned": [
-                {"query": a, "listed": b, "similarity": round(s, 3), "how": how}
-                for a, b, s, how in sc.detail.pairs
-            ],
-            "query_only": sc.detail.extra_query,
-            "listed_only": sc.detail.extra_listed,
-            "legal_forms_ignored": list(entry.norm.legal_forms),
-            "model": model_features(sc.detail, sc.logit),
-            "token_weights": {t: round(w, 2) for t, w in sc.detail.token_weights.items()},
-            "matched_name_kind_meaning": NAME_KIND_MEANING.get(entry.kind, entry.kind),
-        }
-    else:
-        features = {"name_score": sc.name_score, "algorithm": "ofac"}
-    features["qualifiers"] = [q.to_dict() for q in sc.qualifiers]
-    if sc.id_match:
-        features["identifier_match"] = sc.id_match
-    return features
-
-
-def _explanation(sc: _Scored, entry: NameEntry) -> str:
-    """One sentence: which listed name scored what and why, then each qualifier's effect."""
-    name_expl = sc.detail.describe() if sc.detail is not None else sc.ofac_explanation
-    kind = entry.kind.replace("_", " ")
-    explanation = f"{kind} name {entry.name!r} scored {sc.name_score:g}: {name_expl}"
-    if entry.kind not in ("primary", "aka"):
-        explanation = f"{kind} ({NAME_KIND_MEANING.get(entry.kind, entry.kind)}): {explanation}"
-    for qual in sc.qualifiers:
-        effect = qual.effect
-        tag = f" ({effect:+g})" if isinstance(effect, (int, float)) and effect else ""
-        explanation += f"; {qual.detail}{tag}"
-    return explanation
-
-
-def _identified(sc: _Scored, ent: EntityInfo, ident: str) -> bool:
-    """A listed identifier equal to the one given decides (score 100); one not among several
-    listed says nothing (a party has many numbers). True when it decided."""
-    norm = normalize_id(ident)
-    for typ, number in ent.identifiers:
-        if normalize_id(number) == norm and len(norm) >= 4:
-            sc.id_match = f"{typ} {number}"
-            detail = f"identifier {number} ({typ}) matches: the same party whatever the name says"
-            sc.qualifiers.append(Qualifier("id", detail, "decisive"))
-            sc.score = 100.0
-            return True
-    if ent.identifiers:
-        detail = (
-            f"identifier {ident} not among the listed ones (no effect: a party has many numbers)"
-        )
-        sc.qualifiers.append(Qualifier("id", detail, 0))
-    return False
 
 
 def _source_rank(source: str) -> tuple[int, str]:
