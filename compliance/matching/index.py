@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -76,6 +76,13 @@ class EntityInfo:
         return normalize_name(self.name or "").compact
 
 
+class ShapeTable(NamedTuple):
+    keys: dict[str, int]
+    offsets: memoryview
+    values: np.ndarray
+    masks: np.ndarray  # (n, 2) uint64: letter_masks of the token at each position of values
+
+
 @dataclass(slots=True)
 class NameEntry:
     entity: int  # index into MatchIndex.entities
@@ -118,7 +125,6 @@ class MatchIndex:
         # each entity's type, read without decoding the entity: a code into meta["entity_types"]
         self.entity_types: list[str] = meta["entity_types"]
         self._entity_type = f.section("entity_type")
-        self.vocab_masks = np.frombuffer(f.section("vocab_mask"), dtype=np.uint64)
 
     @cached_property
     def by_phonetic(self) -> KeyedLists:
@@ -126,12 +132,17 @@ class MatchIndex:
         return self._token_lists("phonetic")
 
     @cached_property
-    def shape_table(self) -> tuple[dict[str, int], memoryview, np.ndarray]:
-        """The by_shape table as arrays: shape key -> list number, and the token ids of list i
-        at values[offsets[i]:offsets[i + 1]]."""
+    def shape_table(self) -> ShapeTable:
+        """The by-shape table (see shapes()) as arrays: shape key -> list number; list i holds
+        the token ids values[offsets[i]:offsets[i + 1]], whose letter_masks are the same
+        slices of masks (two columns)."""
         f = self._file
-        ids = id_map(f.strings("shape"))
-        return ids, f.section("shape.offsets"), np.frombuffer(f.section("shape.values"), np.int32)
+        return ShapeTable(
+            id_map(f.strings("shape")),
+            f.section("shape.offsets"),
+            np.frombuffer(f.section("shape.values"), np.int32),
+            np.frombuffer(f.section("shape_masks"), np.uint64).reshape(-1, 2),
+        )
 
     @cached_property
     def by_id(self) -> KeyedLists:
@@ -298,13 +309,17 @@ def open_cached(key: str) -> MatchIndex | None:
     return index if index.key == key else None
 
 
-def letter_mask(token: str) -> int:
-    """The characters a token holds, a bit each (code point mod 64). One edit sets or clears
-    at most two bits, so tokens k edits apart differ in at most 2k bits: a cheap filter."""
-    mask = 0
-    for ch in set(token):
-        mask |= 1 << (ord(ch) & 63)
-    return mask
+def letter_masks(token: str) -> tuple[int, int]:
+    """The characters a token holds (a bit each: code point mod 64) and those it holds twice or
+    more. One edit changes at most two of these bits, so tokens k edits apart differ in at most
+    2k of them: a cheap filter before the edit distance."""
+    once = twice = 0
+    for ch in token:
+        bit = 1 << (ord(ch) & 63)
+        if once & bit:
+            twice |= bit
+        once |= bit
+    return once, twice
 
 
 def shapes(token: str, length: int | None = None) -> tuple[str, str, str]:

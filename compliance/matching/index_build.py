@@ -20,7 +20,7 @@ from compliance.matching.index import (
     connected,
     encode_entity,
     encode_name,
-    letter_mask,
+    letter_masks,
     shapes,
 )
 from compliance.matching.indexfile import Writer
@@ -209,12 +209,13 @@ def _assemble(
             primary_name[n.entity] = i
     out = Writer()
     out.strings("vocab", vocab)
-    out.array("vocab_mask", "Q", map(letter_mask, vocab))
     out.int_lists("postings", postings.values())
     out.array("weights", "d", weights.values())
     for name, table in (("phonetic", by_phonetic), ("shape", by_shape), ("id", by_id)):
         out.strings(name, list(table))
         out.int_lists(name, list(table.values()))
+    masks = [letter_masks(t) for t in vocab]
+    out.array("shape_masks", "Q", (m for ids in by_shape.values() for i in ids for m in masks[i]))
     out.records("entities", [encode_entity(e) for e in entities])
     types = sorted({e.type for e in entities})
     code = {t: i for i, t in enumerate(types)}

@@ -18,7 +18,7 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.process import cdist
 
 from compliance.matching.given_names import variants_of
-from compliance.matching.index import MIN_TYPO_LEN, MatchIndex, letter_mask, shapes
+from compliance.matching.index import MIN_TYPO_LEN, MatchIndex, letter_masks, shapes
 from compliance.matching.normalize import LEGAL_WORDS, NormName, normalize_name, phonetic_key
 from compliance.matching.tokens import token_sim
 
@@ -240,21 +240,24 @@ class Retriever:
 
     def _near_uncached(self, t: str) -> list[tuple[str, float]]:
         idx = self.index
-        keys, offsets, values = idx.shape_table
+        keys, offsets, values, masks = idx.shape_table
         allowed = 1 if len(t) <= 5 else 2 if len(t) <= 8 else 3
         # a middle edit only hides both ends of a short word: then its ends' key too
         kinds = 3 if len(t) <= 6 else 2
-        lists = []
+        spans = []
         for n in range(len(t) - allowed, len(t) + allowed + 1):
             for key in shapes(t, n)[:kinds]:
                 i = keys.get(key)
                 if i is not None:
-                    lists.append(values[offsets[i] : offsets[i + 1]])
-        if not lists:
+                    spans.append((offsets[i], offsets[i + 1]))
+        if not spans:
             return []
-        ids = np.concatenate(lists)
-        # only words close enough in letters held can be close enough in spelling
-        bits = np.bitwise_count(idx.vocab_masks[ids] ^ np.uint64(letter_mask(t)))
+        ids = np.concatenate([values[a:b] for a, b in spans])
+        held = np.concatenate([masks[a:b] for a, b in spans])
+        # only words close enough in the letters they hold can be close enough in spelling
+        once, twice = letter_masks(t)
+        bits = np.bitwise_count(held[:, 0] ^ np.uint64(once))
+        bits += np.bitwise_count(held[:, 1] ^ np.uint64(twice))
         vocab = idx.vocabulary
         pool = [vocab[i] for i in ids[bits <= 2 * allowed].tolist()]
         if not pool:
