@@ -51,7 +51,7 @@ def token_sim(a: str, b: str) -> tuple[float, str]:
         return 0.0, ""
     if long <= 5 and _short_fold(a) == _short_fold(b):
         return 0.85, "sounds alike"  # REX / REKS, LAV / LAW: too short for an edit allowance
-    if a[0] == b[0] and (_abbreviates(a, b) or _abbreviates(b, a)):
+    if a[0] == b[0] and long - short >= 2 and (_abbreviates(a, b) or _abbreviates(b, a)):
         return 0.7, "abbreviation"
     allowed = 0 if long <= 3 else 1 if long <= 5 else 2 if long <= 8 else 3
     best, how = 0.0, ""
