@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -122,6 +123,7 @@ class MatchIndex:
         self.primary_name = f.section("primary_name")  # entity index -> its primary name
         self.name_weight = f.section("name_weight")  # name index -> sum of token weights
         self.name_weights = np.frombuffer(self.name_weight, dtype=np.float64)
+        self.name_entity = f.section("name_entity")  # name index -> its entity's index
         # each entity's type, read without decoding the entity: a code into meta["entity_types"]
         self.entity_types: list[str] = meta["entity_types"]
         self._entity_type = f.section("entity_type")
@@ -307,6 +309,24 @@ def open_cached(key: str) -> MatchIndex | None:
     except (ValueError, KeyError, TypeError):  # IndexFileError is a ValueError
         return None
     return index if index.key == key else None
+
+
+_TRAILING_BRACKETS = re.compile(r"\s*[(\[][^()\[\]]*[)\]][\s.,;]*$")
+
+
+def name_variants(name: str) -> list[str]:
+    """The listed name, and the name without what it adds in brackets at the end ("Huawei
+    Technologies Co., Ltd. (Huawei)", "... (IRGC)"): an abbreviation or a note. Brackets inside
+    the name ("Huawei Technologies (Vietnam) Company Limited") name another entity: kept."""
+    bare = _TRAILING_BRACKETS.sub("", name).strip(" ,;")
+    return [name, bare] if bare and bare != name and normalize_name(bare).tokens else [name]
+
+
+def listed_norms(name: str, person: bool) -> list[NormName]:
+    """How a listed name is indexed: one normalised form per name_variants, read as a
+    person's name (legal-form words kept) for a person."""
+    norms = [normalize_name(variant) for variant in name_variants(name)]
+    return [n.as_person() for n in norms] if person else norms
 
 
 def letter_masks(token: str) -> tuple[int, int]:

@@ -5,7 +5,6 @@ publish are grouped by their policies' merge keys."""
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +20,11 @@ from compliance.matching.index import (
     encode_entity,
     encode_name,
     letter_masks,
+    listed_norms,
     shapes,
 )
 from compliance.matching.indexfile import Writer
-from compliance.matching.normalize import normalize_id, normalize_name, phonetic_key
+from compliance.matching.normalize import normalize_id, phonetic_key
 from compliance.progress import NO_PROGRESS, Progress
 from compliance.sources import policy_of
 
@@ -123,9 +123,8 @@ def _read_names(
             progress.update("index", completed=done)
         if eid in pos and name:
             person = entities[pos[eid]].type == "person"
-            for variant in name_variants(name):
-                norm = normalize_name(variant)
-                names.append(NameEntry(pos[eid], name, kind, norm.as_person() if person else norm))
+            for norm in listed_norms(name, person):
+                names.append(NameEntry(pos[eid], name, kind, norm))
     return names
 
 
@@ -221,6 +220,7 @@ def _assemble(
     code = {t: i for i, t in enumerate(types)}
     out.array("entity_type", "B", (code[e.type] for e in entities))
     out.records("names", [encode_name(n) for n in names])
+    out.array("name_entity", "i", (n.entity for n in names))
     out.int_lists("groups", groups)
     out.array("primary_name", "i", primary_name)
     out.array("name_weight", "d", (sum(weights[t] for t in n.norm.tokens) for n in names))
@@ -231,17 +231,6 @@ def _assemble(
         "entity_types": types,
     }
     return MatchIndex(out.getvalue(meta))
-
-
-_TRAILING_BRACKETS = re.compile(r"\s*[(\[][^()\[\]]*[)\]][\s.,;]*$")
-
-
-def name_variants(name: str) -> list[str]:
-    """The listed name, and the name without what it adds in brackets at the end ("Huawei
-    Technologies Co., Ltd. (Huawei)", "... (IRGC)"): an abbreviation or a note. Brackets inside
-    the name ("Huawei Technologies (Vietnam) Company Limited") name another entity: kept."""
-    bare = _TRAILING_BRACKETS.sub("", name).strip(" ,;")
-    return [name, bare] if bare and bare != name and normalize_name(bare).tokens else [name]
 
 
 def merge_key(e: EntityInfo) -> tuple[str, ...]:

@@ -18,7 +18,13 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.process import cdist
 
 from compliance.matching.given_names import variants_of
-from compliance.matching.index import MIN_TYPO_LEN, MatchIndex, letter_masks, shapes
+from compliance.matching.index import (
+    MIN_TYPO_LEN,
+    MatchIndex,
+    letter_masks,
+    listed_norms,
+    shapes,
+)
 from compliance.matching.normalize import LEGAL_WORDS, NormName, normalize_name, phonetic_key
 from compliance.matching.tokens import token_sim
 
@@ -117,8 +123,7 @@ class Retriever:
         names, weights = names[keep], weights[keep]
         if self.prune:
             names, weights = self._promise(names, weights, total, any(len(t) == 1 for t in toks))
-        evidence = dict(zip(names.tolist(), weights.tolist(), strict=True))
-        return self._ranked(evidence, q.tokens, raw)
+        return self._ranked(names, weights, q.tokens, raw)
 
     def _found_by(self, q: NormName) -> tuple[np.ndarray, np.ndarray]:
         """Listed names, and for each the weight of the query tokens (and joined neighbours)
@@ -186,29 +191,56 @@ class Retriever:
         self._names_cache[key] = out
         return out
 
-    def _ranked(self, evidence: dict[int, float], qt: tuple[str, ...], raw: str) -> list[int]:
+    def _ranked(
+        self, names: np.ndarray, evidence: np.ndarray, qt: tuple[str, ...], raw: str
+    ) -> list[int]:
         """The listed names equal to the query (once normalised, then as written) first, then
         by evidence, then the name with the least left over: the cap must never drop an exact
-        match, which scores 100. Past half the cap, one name per entity."""
-        name_weight, names = self.index.name_weight, self.index.names
-
-        def order(n: int) -> tuple[bool, bool, float, float, int]:
-            entry = names[n]
-            # ties broken by list order, never by hash order: same answer every run
-            return entry.norm.tokens != qt, entry.name != raw, -evidence[n], name_weight[n], n
-
-        ranked = sorted(evidence, key=order)
+        match, which scores 100. Past half the cap, one name per entity. Only the names that
+        may equal the query are read from the index: those whose words weigh what its do."""
+        idx = self.index
+        listed_weight = idx.name_weights[names]
+        exact = np.zeros(len(names), dtype=bool)
+        for tokens in self._exact_forms(qt, raw):
+            if tokens and all(t in idx.weights for t in tokens):
+                # summed as the index summed each name's: the same float for the same words
+                exact |= listed_weight == sum(idx.weights[t] for t in tokens)
+        first: list[tuple[bool, bool, float, float, int]] = []
+        for n, ev, nw in zip(names[exact].tolist(), evidence[exact].tolist(),
+                             listed_weight[exact].tolist(), strict=True):  # fmt: skip
+            entry = idx.names[n]
+            first.append((entry.norm.tokens != qt, entry.name != raw, -ev, nw, n))
+        first.sort()
+        # ties broken by list order, never by hash order: same answer every run
+        order = np.lexsort((names, listed_weight, -evidence))
+        ranked = [key[-1] for key in first if key[0] is False or key[1] is False]
+        ranked += names[order].tolist()
+        name_entity = idx.name_entity
         out: list[int] = []
+        taken: set[int] = set()
         seen_entities: set[int] = set()
         for n in ranked:
-            e = names[n].entity
+            if n in taken:
+                continue  # a name found by several lookups, or an exact one met again
+            e = name_entity[n]
             if e in seen_entities and len(out) >= MAX_CANDIDATES // 2:
                 continue
             seen_entities.add(e)
+            taken.add(n)
             out.append(n)
             if len(out) >= MAX_CANDIDATES:
                 break
         return out
+
+    @staticmethod
+    def _exact_forms(qt: tuple[str, ...], raw: str) -> dict[tuple[str, ...], None]:
+        """The words a listed name has when it equals the query: once normalised, or as written
+        (a listed name is indexed as index.listed_norms reads it)."""
+        forms = {qt: None}
+        if raw:
+            for person in (False, True):
+                forms.update(dict.fromkeys(n.tokens for n in listed_norms(raw, person)))
+        return forms
 
     def _promise(
         self, names: np.ndarray, weights: np.ndarray, total: float, has_initials: bool
