@@ -21,8 +21,8 @@ from compliance.datafiles import data_file
 
 
 @cache
-def _variants() -> dict[str, frozenset[str]]:
-    """Word -> the words it is a variant of."""
+def given_name_variants() -> dict[str, frozenset[str]]:
+    """Word -> the given names it is a familiar form or formal spelling of (the whole table)."""
     pairs: dict[str, set[str]] = defaultdict(set)
 
     def link(a: str, b: str) -> None:
@@ -50,8 +50,4 @@ def _variants() -> dict[str, frozenset[str]]:
 
 def variants_of(word: str) -> frozenset[str]:
     """The given names `word` is a familiar form or formal spelling of (empty: none known)."""
-    return _variants().get(word, frozenset())
-
-
-def are_variants(a: str, b: str) -> bool:
-    return b in _variants().get(a, ())
+    return given_name_variants().get(word, frozenset())

@@ -13,7 +13,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 from rapidfuzz.fuzz import ratio
 
-from compliance.matching.given_names import are_variants
+from compliance.matching.given_names import given_name_variants
 from compliance.matching.normalize import phonetic_key
 
 _VOWELS = "aeiouy"
@@ -42,11 +42,11 @@ def token_sim(a: str, b: str) -> tuple[float, str]:
             return 0.9, "same number"  # ARCTICA I / ARCTICA 1 (normalised to "first")
         if la == 1:
             return (0.75, "initial") if b[0] == a else (0.0, "")
-    if are_variants(a, b):
+    if b in given_name_variants().get(a, ()):
         return 0.85, "given-name variant"
     if a in _ARTICLES and b in _ARTICLES:
         return 0.95, "article"
-    short, long = min(la, lb), max(la, lb)
+    short, long = (la, lb) if la < lb else (lb, la)
     if short < 3 or a.isdigit() or b.isdigit():
         return 0.0, ""
     if long <= 5 and _short_fold(a) == _short_fold(b):
@@ -55,12 +55,17 @@ def token_sim(a: str, b: str) -> tuple[float, str]:
         return 0.7, "abbreviation"
     allowed = 0 if long <= 3 else 1 if long <= 5 else 2 if long <= 8 else 3
     best, how = 0.0, ""
-    if allowed:
+    if allowed and long - short <= allowed:  # the distance is at least the length gap
         d = OSA.distance(a, b, score_cutoff=allowed)
         if d <= allowed:
             best, how = 1.0 - 0.6 * d / long, _EDITS[d]
     # Sounds alike: the cheap tests first, the phonetic keys (computed per word) last.
-    if best < 0.9 and (a[0] == b[0] or (a[0] in _VOWELS) == (b[0] in _VOWELS)):
+    # (ratio is at most 200 * short / (la + lb): no call when that is under 60)
+    if (
+        best < 0.9
+        and (a[0] == b[0] or (a[0] in _VOWELS) == (b[0] in _VOWELS))
+        and 200 * short >= 60 * (la + lb)
+    ):
         common = ratio(a, b)
         if common >= 60 and (ka := phonetic_key(a)) and ka == phonetic_key(b):
             sim = 0.9 if common >= 75 and short > 4 else 0.85 if short > 4 else 0.8
