@@ -132,6 +132,16 @@ def test_country_qualifier_lowers_on_contradiction_and_never_on_agreement(screen
     assert "contradicts" in contra.explanation
 
 
+def test_namibia_s_code_asked_for_is_a_country(screener):
+    """In a list's column "NA" means "not available"; given with a query it is Namibia."""
+    ent = next(e for e in screener.index.entities if "NA" in e.countries)
+    result = screener.screen(Query(ent.name, country="NA"), threshold=0, limit=0)
+    match = next(m for m in result.matches if m.entity_id == ent.id)
+    assert any(
+        q["field"] == "country" and "agrees" in q["detail"] for q in match.features["qualifiers"]
+    )
+
+
 def test_birth_year_qualifier(loaded_engine, screener):
     base = screener.screen(Query("Vladimir Putin")).matches[0]
     agree = screener.screen(Query("Vladimir Putin", dob="1952-10-07")).matches[0]

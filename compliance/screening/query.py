@@ -61,6 +61,8 @@ def check_country(value: str | None) -> str | None:
     from compliance.countries import to_iso2  # pycountry: only when a country is given
 
     code = to_iso2(value)
+    if code is None and value.strip().upper() == "NA":
+        code = "NA"  # asked for, it is Namibia's code; in a list's column it means "n/a"
     if code is None:
         raise ScreeningError(f"unknown country {value!r}; use an ISO code such as RU or a name")
     return code
