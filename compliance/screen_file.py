@@ -14,11 +14,13 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from compliance import gctune
 from compliance.progress import NO_PROGRESS, Progress
 from compliance.screening import Query, Screener, ScreeningError
+
+T = TypeVar("T")
 
 PARTY_COLUMNS = ("name", "type", "country", "dob", "id")
 CHUNK = 256
@@ -128,8 +130,9 @@ def _screen_chunk(rows: list[Row]) -> list[dict[str, Any]]:
     return [_screen_row(r) for r in rows]
 
 
-def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
-    chunk: list[Row] = []
+def chunks(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`rows` in lists of `size` (the last may be shorter), read as they are needed."""
+    chunk: list[T] = []
     for r in rows:
         chunk.append(r)
         if len(chunk) >= size:
@@ -192,7 +195,7 @@ def _screen_rows(
     ctx = mp.get_context("fork")  # workers share the loaded index copy-on-write
     window: deque[Any] = deque()  # bounded, so a huge file never sits in memory at once
     with gctune.tuned(), ctx.Pool(workers) as pool:  # forked workers inherit the tuning
-        for chunk in _chunks(rows, CHUNK):
+        for chunk in chunks(rows, CHUNK):
             window.append(pool.apply_async(_screen_chunk, (chunk,)))
             if len(window) >= workers * 4:
                 yield from window.popleft().get()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
@@ -121,8 +121,8 @@ class MatchIndex:
         self.names = f.records("names", decode_name)
         self.groups = f.int_lists("groups")  # group -> entity indexes
         self.primary_name = f.section("primary_name")  # entity index -> its primary name
-        self.name_weight = f.section("name_weight")  # name index -> sum of token weights
-        self.name_weights = np.frombuffer(self.name_weight, dtype=np.float64)
+        # name index -> what its words weigh (words_weight)
+        self.name_weights = np.frombuffer(f.section("name_weight"), dtype=np.float64)
         self.name_entity = f.section("name_entity")  # name index -> its entity's index
         # each entity's type, read without decoding the entity: a code into meta["entity_types"]
         self.entity_types: list[str] = meta["entity_types"]
@@ -327,6 +327,13 @@ def listed_norms(name: str, person: bool) -> list[NormName]:
     person's name (legal-form words kept) for a person."""
     norms = [normalize_name(variant) for variant in name_variants(name)]
     return [n.as_person() for n in norms] if person else norms
+
+
+def words_weight(tokens: tuple[str, ...], weight: Callable[[str], float]) -> float:
+    """What a name's words weigh together, summed in their order. The index stores it per
+    listed name, and retrieval compares it with the query's for equality: one function, so
+    the same words always give the same float."""
+    return sum(weight(t) for t in tokens)
 
 
 def letter_masks(token: str) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from compliance.matching.index import (
     letter_masks,
     listed_norms,
     shapes,
+    words_weight,
 )
 from compliance.matching.indexfile import Writer
 from compliance.matching.normalize import normalize_id, phonetic_key
@@ -223,7 +224,7 @@ def _assemble(
     out.array("name_entity", "i", (n.entity for n in names))
     out.int_lists("groups", groups)
     out.array("primary_name", "i", primary_name)
-    out.array("name_weight", "d", (sum(weights[t] for t in n.norm.tokens) for n in names))
+    out.array("name_weight", "d", (words_weight(n.norm.tokens, weights.__getitem__) for n in names))
     meta = {
         "key": key,
         "snapshots": snaps,

@@ -24,6 +24,7 @@ from compliance.matching.index import (
     letter_masks,
     listed_norms,
     shapes,
+    words_weight,
 )
 from compliance.matching.normalize import LEGAL_WORDS, NormName, normalize_name, phonetic_key
 from compliance.matching.tokens import token_sim
@@ -203,8 +204,7 @@ class Retriever:
         exact = np.zeros(len(names), dtype=bool)
         for tokens in self._exact_forms(qt, raw):
             if tokens and all(t in idx.weights for t in tokens):
-                # summed as the index summed each name's: the same float for the same words
-                exact |= listed_weight == sum(idx.weights[t] for t in tokens)
+                exact |= listed_weight == words_weight(tokens, idx.weights.__getitem__)
         first: list[tuple[bool, bool, float, float, int]] = []
         for n, ev, nw in zip(names[exact].tolist(), evidence[exact].tolist(),
                              listed_weight[exact].tolist(), strict=True):  # fmt: skip
@@ -213,7 +213,7 @@ class Retriever:
         first.sort()
         # ties broken by list order, never by hash order: same answer every run
         order = np.lexsort((names, listed_weight, -evidence))
-        ranked = [key[-1] for key in first if key[0] is False or key[1] is False]
+        ranked = [key[-1] for key in first if not (key[0] and key[1])]  # equal in some way
         ranked += names[order].tolist()
         name_entity = idx.name_entity
         out: list[int] = []

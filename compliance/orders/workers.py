@@ -20,6 +20,7 @@ from compliance.orders.deciders import CheckOptions, make_decider
 from compliance.orders.items import CACHE_SIZE, ItemKey
 from compliance.orders.reader import RawRow
 from compliance.orders.reasons import ItemReason, LineResult
+from compliance.screen_file import chunks
 from compliance.store.db import get_engine
 
 _WORKER: Decider | None = None
@@ -70,17 +71,6 @@ class _PartyCache:
         return matches
 
 
-def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    buf: list[Any] = []
-    for r in rows:
-        buf.append(r)
-        if len(buf) >= size:
-            yield buf
-            buf = []
-    if buf:
-        yield buf
-
-
 def _init_forked(db_url: str) -> None:
     # The decider came from the parent through fork; its connection pool must not be shared.
     get_engine(db_url).dispose(close=False)
@@ -112,7 +102,7 @@ def decide_rows(rows: Iterable[RawRow], opts: CheckOptions) -> Iterator[LineResu
                                  initargs=args) as pool:  # fmt: skip
             window = _Window(decider, pool, opts.workers)
             pending: deque[_Chunk] = deque()
-            for chunk in _chunks(rows, max(opts.chunk * opts.workers * 2, 1)):
+            for chunk in chunks(rows, max(opts.chunk * opts.workers * 2, 1)):
                 pending.append(window.submit(chunk))
                 if len(pending) >= 3:
                     yield from window.finish(pending.popleft())

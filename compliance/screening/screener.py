@@ -202,12 +202,17 @@ class Screener:
         if sc.detail is not None:
             sc.logit = sc.detail.logit
         sc.score = sc.name_score
-        if not (ident or country or year):
-            sc.score = round(max(0.0, min(100.0, sc.score)), 1)
-            return  # nothing to compare: the entry is not even read
-        ent = self.index.entities[sc.entity]
-        if ident and identified(sc, ent, ident):
-            return
+        if ident or country or year:  # only then is the listed entry read
+            ent = self.index.entities[sc.entity]
+            if ident and identified(sc, ent, ident):
+                return
+            self._compare_facts(sc, ent, country, year, date)
+        sc.score = round(max(0.0, min(100.0, sc.score)), 1)
+
+    def _compare_facts(
+        self, sc: Scored, ent: EntityInfo, country: str | None, year: int | None, date: str | None
+    ) -> None:
+        """The country and the birth date asked about against the listing's, each a qualifier."""
         if country and ent.countries:
             if country in ent.countries:
                 self._add_qualifier(
@@ -234,7 +239,6 @@ class Screener:
                     f"birth year {year} contradicts listed {', '.join(sorted(set(ent.births)))}",
                     BIRTH_PENALTY,
                 )
-        sc.score = round(max(0.0, min(100.0, sc.score)), 1)
 
     def _add_qualifier(
         self, sc: Scored, field: str, feature: str, detail: str, ofac_points: float = 0.0
