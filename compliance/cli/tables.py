@@ -157,11 +157,6 @@ def echo_decision(decision: str, text: str, *, err: bool = False) -> None:
 NOT_STATED = "not stated by the source"
 
 
-def list_date(data_date: Any) -> str:
-    """The list's own date (what the publisher's files state), or that they state none."""
-    return str(data_date) if data_date else NOT_STATED
-
-
 def list_date_cell(data_date: Any) -> str:
     return str(data_date) if data_date else "not stated"
 

@@ -257,10 +257,6 @@ def _drop_titles(words: list[str], titles: frozenset[str], dropped: list[str]) -
     return words[i:]
 
 
-def _ordinal(word: str) -> str:
-    return canonical(word) if word[0].isdigit() else word
-
-
 def _join_spaced_letters(words: list[str]) -> list[str]:
     """Letters of a legal form typed apart ("S A DE C V", "T E G LIMITED") are one word: a run
     of single letters is joined next to "de" or in a name that has another legal-form word.

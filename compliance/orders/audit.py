@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
 from compliance.orders.models import CheckLine, CheckRun
@@ -126,13 +126,6 @@ def get_run(engine: Engine, run_id: int) -> CheckRun | None:
     with engine.connect() as conn:
         row = conn.execute(select(CheckRun).where(CheckRun.id == run_id)).first()
     return CheckRun.model_validate(row._mapping) if row else None
-
-
-def count_lines(engine: Engine, run_id: int) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(select(func.count()).where(CheckLine.run_id == run_id)).scalar() or 0
-        )
 
 
 def iter_lines(engine: Engine, run_id: int, page: int = 5000) -> Iterator[CheckLine]:
