@@ -64,6 +64,8 @@ CASES = {
     "parties without a name column": ["screen", "--file", "{nocolumn}"],
     "orders without the needed columns": ["check", "{nocolumn}"],
     "pairs without name1/name2": ["compare", "--file", "{nocolumn}"],
+    "compare an empty name": ["compare", "", "Acme Trading"],
+    "compare a bare legal form": ["compare", "Acme Trading", "Co., Ltd."],
     "unknown destination": ["license", "--item", "H100 SXM", "--destination", "Atlantis"],
     "unknown headquarters": ["license", "--item", "H100 SXM", "--destination", "DE",
                              "--end-user-hq", "Narnia"],

@@ -191,7 +191,12 @@ def test_compare_explains():
     assert r["score"] == 100 and "anglo=anglo" in r["explanation"]
     assert compare("PUTIN, Vladimir", "Vladimir Putin")["score"] == 100
     assert compare("Vladimir Putin", "Vladimir Ivanov")["score"] < DEFAULT_THRESHOLD
-    assert compare("OOO", "Co., Ltd.")["score"] == 0
+    # Nothing to compare is the same error as in screening, not a score of 0.
+    for a, b, says in (("OOO", "Co., Ltd.", "only a legal form"), ("", "Acme", "name1 is empty"),
+                       ("Acme", "😀", "name2 '😀' has no letters")):  # fmt: skip
+        for algorithm in ("default", "ofac"):
+            with pytest.raises(ScreeningError, match=says):
+                compare(a, b, algorithm=algorithm)
 
 
 # -- CLI ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from compliance.matching.ofac import ofac_score
 from compliance.matching.retrieve import Retriever
 from compliance.matching.score import NameScore, score_names
 from compliance.screening.match import model_features
-from compliance.screening.query import MAX_NAME_LENGTH, ScreeningError, check_type
+from compliance.screening.query import MAX_NAME_LENGTH, ScreeningError, check_name, check_type
 
 
 def compare(
@@ -23,7 +23,14 @@ def compare(
 ) -> dict[str, Any]:
     """Score two names against each other, with the explanation. With `idf` (the loaded
     lists' index) words weigh by their rarity in the lists, as in screening; without it every
-    word weighs the same. `type` ("person"...) is the parties' type, as a listing's."""
+    word weighs the same. `type` ("person"...) is the parties' type, as a listing's. A name
+    that leaves nothing to compare (empty, only a legal form) is a ScreeningError."""
+    for what, name in (("name1", a), ("name2", b)):
+        if len(name) > MAX_NAME_LENGTH:
+            raise ScreeningError(
+                f"{what} is {len(name):,} characters long; a name has at most {MAX_NAME_LENGTH:,}"
+            )
+        check_name(name, normalize_name(name), what)
     if algorithm == "ofac":
         r = ofac_score(a, b)
         return {
@@ -35,27 +42,17 @@ def compare(
             "algorithm": "ofac",
         }
     kind = check_type(type)
-    for name in (a, b):
-        if len(name) > MAX_NAME_LENGTH:
-            raise ScreeningError(
-                f"a name is {len(name):,} characters long; a name has at most {MAX_NAME_LENGTH:,}"
-            )
     na, nb = normalize_name(a), normalize_name(b)
     if kind == "person":
         na, nb = na.as_person(), nb.as_person()
     weight = Retriever(idf, prune=False).weight if idf is not None else (lambda t: 8.0)
-    forward = True
-    if not na.tokens or not nb.tokens:
-        detail = NameScore(0.0)
-        why = "a name with nothing but a legal form (or nothing at all) never matches"
-    else:
-        # Either name may be the listed one: the better reading counts, so the order of the
-        # two names does not matter (the features of a query and a listed name differ).
-        there = score_names(na, nb, weight, kind == "person")
-        back = score_names(nb, na, weight, kind == "person")
-        forward = there.score >= back.score
-        detail = there if forward else back
-        why = detail.describe() + ("" if forward else " (read with name2 as the query)")
+    # Either name may be the listed one: the better reading counts, so the order of the
+    # two names does not matter (the features of a query and a listed name differ).
+    there = score_names(na, nb, weight, kind == "person")
+    back = score_names(nb, na, weight, kind == "person")
+    forward = there.score >= back.score
+    detail = there if forward else back
+    why = detail.describe() + ("" if forward else " (read with name2 as the query)")
     return {
         "name1": a,
         "name2": b,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from compliance.matching.normalize import NormName
 from compliance.sources import all_sources
 
 DEFAULT_THRESHOLD = 85.0
@@ -76,3 +77,19 @@ def check_dob(value: str | None) -> tuple[int | None, str | None]:
     if not m or not 1850 <= int(m.group(1)) <= 2100:
         raise ScreeningError(f"date of birth {value!r} is not YYYY or YYYY-MM-DD")
     return int(m.group(1)), (v if m.group(2) else None)
+
+
+def check_name(raw: str | None, norm: NormName, what: str = "the name") -> None:
+    """A name that leaves nothing to compare once normalised is an error saying what to give:
+    empty, only a legal form, or no letters or digits at all."""
+    if norm.tokens:
+        return
+    if norm.legal_forms:
+        raise ScreeningError(f"{raw!r} is only a legal form; give the name of the party")
+    text = raw or ""
+    if text.strip():
+        raise ScreeningError(
+            f"{what} {text[:80]!r} has no letters or digits after normalisation; "
+            "give the name in letters"
+        )
+    raise ScreeningError(f"{what} is empty; give the name of the party")

@@ -25,6 +25,7 @@ from compliance.screening.query import (
     ScreeningError,
     check_country,
     check_dob,
+    check_name,
     check_type,
 )
 from compliance.screening.scored import Scored, evidence, explanation, identified
@@ -124,17 +125,8 @@ class Screener:
             )
         read = normalize_name(query.name or "")
         q = self.retriever.fix_legal_typos(read)
-        if not q.tokens and not query.id:
-            if q.legal_forms:
-                raise ScreeningError(
-                    f"{query.name!r} is only a legal form; give the name of the party"
-                )
-            if (query.name or "").strip():
-                raise ScreeningError(
-                    f"name {query.name[:80]!r} has no letters or digits after normalisation; "
-                    "give the name in letters"
-                )
-            raise ScreeningError("the name is empty; give the name of the party to screen")
+        if not query.id:
+            check_name(query.name, q)
         idx = self.index
         best: dict[int, Scored] = {}
         seen = _Seen()
