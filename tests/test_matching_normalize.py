@@ -233,25 +233,3 @@ def test_cc_cedict_is_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch
         assert cedict._dictionary() == parsed
     finally:
         cedict._dictionary.cache_clear()
-
-
-def test_word_by_word_transliteration_reads_real_names_as_rigour_does():
-    """Scripts rigour hands to ICU (Arabic...) are transliterated word by word, for speed; on
-    every such name of the real UN and UK lists that gives exactly rigour's whole-name reading."""
-    from rigour.text import ascii_text
-    from rigour.text.translit import maybe_ascii
-
-    from compliance.lists_update import fetch_files, parse_files
-    from compliance.matching.normalize import _transliterate
-    from compliance.sources import all_sources
-    from compliance.sources.http import FetchPolicy
-    from tests.conftest import MIRROR
-
-    names = set()
-    for key in ("un_sc", "gb_ofsi"):
-        source = all_sources()[key]
-        for rec in parse_files(source, fetch_files(source, str(MIRROR), FetchPolicy())).records:
-            names.update(n.name for n in rec.names if not maybe_ascii(n.name).isascii())
-    assert len(names) > 300  # Arabic and Chinese names, mostly
-    assert [n for n in sorted(names) if _transliterate(n) != ascii_text(n)] == []
-    assert _transliterate("شيخ الفاتح ، الفاتح") == ascii_text("شيخ الفاتح ، الفاتح")  # lone comma

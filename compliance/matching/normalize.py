@@ -16,10 +16,8 @@ from functools import lru_cache
 
 import jellyfish
 from anyascii import anyascii
-from normality import ascii_text as icu_ascii
 from rigour.names.org_types import remove_org_types, replace_org_types_compare
 from rigour.text import ascii_text
-from rigour.text.translit import maybe_ascii
 
 from compliance.matching.abbreviations import (
     ANY_NAME_TITLES,
@@ -193,25 +191,10 @@ def _to_ascii(name: str) -> str:
     plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
     if plain.isascii():
         return plain
-    text = _transliterate(name)
+    text = ascii_text(name)
     if "?" in text and "?" not in name:
         text = anyascii("".join(c for c in name if unicodedata.category(c)[0] != "S"))
     return text
-
-
-_SPACES = re.compile(r"(\s+)")
-
-
-def _transliterate(name: str) -> str:
-    """rigour's ascii_text, with the scripts it hands to ICU (Arabic, Hebrew...) transliterated
-    word by word: an ICU call costs about half a millisecond, and the words of names repeat
-    (normality keeps each word's answer). A word that alone comes out with "?" takes the whole
-    name's reading: a lone Arabic comma has its script from its neighbours."""
-    out = maybe_ascii(name)  # rigour's own scripts (Cyrillic, Greek...), or the text unchanged
-    if out.isascii():
-        return out
-    text = "".join([w if w.isascii() else icu_ascii(w) for w in _SPACES.split(out)])
-    return icu_ascii(out) if "?" in text and "?" not in out else text
 
 
 @lru_cache(maxsize=200_000)
