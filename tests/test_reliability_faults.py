@@ -196,7 +196,7 @@ def test_sigkill_at_random_points_leaves_old_or_new(
     spans = lock_spans(proc, db, started)
     assert proc.stdout is not None and proc.wait() == 0
     assert sum(line.startswith(b"ok") for line in proc.stdout) == len(SOURCES)
-    assert len(spans) >= len(SOURCES), spans
+    assert spans, "the update never held the write lock"
     state = check_consistent(db, {k: [want["a"][k]] for k in SOURCES})
 
     rng = random.Random(SEED)
