@@ -54,6 +54,7 @@ def test_the_tables_are_well_formed():
         ("abbreviations.csv", "abbreviation"),
         ("legal_form_spellings.csv", "spelling"),
         ("chinese_terms.csv", "chinese"),
+        ("korean_terms.csv", "korean"),
         ("descriptor_words.csv", "word"),
     ):
         rows = list(csv.DictReader(io.StringIO(data_file(name).read_text(encoding="utf-8"))))
@@ -233,3 +234,44 @@ def test_cc_cedict_is_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch
         assert cedict._dictionary() == parsed
     finally:
         cedict._dictionary.cache_clear()
+
+
+def test_hangul_names_of_the_uk_list_read_as_its_latin_names():
+    """OFSI lists North Korean people in Hangul beside their Latin names: read by North Korea's
+    romanisation, each Hangul name gives the words of a Latin name on the same entry."""
+    from compliance.lists_update import fetch_files, parse_files
+    from compliance.matching.korean import has_hangul
+    from compliance.sources import all_sources
+    from compliance.sources.http import FetchPolicy
+    from tests.conftest import MIRROR
+
+    source = all_sources()["gb_ofsi"]
+    checked = 0
+    for rec in parse_files(source, fetch_files(source, str(MIRROR), FetchPolicy())).records:
+        hangul = [n.name for n in rec.names if has_hangul(n.name)]
+        latin = {normalize_name(n.name).as_person().tokens for n in rec.names if n.name.isascii()}
+        for name in hangul:
+            forms = {f.as_person().tokens for f in normalize_name(name).forms}
+            assert forms & latin, (name, sorted(latin), sorted(forms))
+            checked += 1
+    assert checked >= 3
+
+
+@pytest.mark.parametrize(
+    ("korean", "expected"),
+    [
+        ("김정은", ("kim", "jong", "un")),
+        ("김 정은", ("kim", "jong", "un")),  # family name apart
+        ("조선광선은행", ("korea", "kwangson", "bank")),
+        ("단천상업은행", ("tanchon", "commercial", "bank")),
+        ("남궁민수", ("namgung", "min", "su")),  # a two-syllable family name
+    ],
+)
+def test_korean_names_read_as_north_korea_writes_them(korean, expected):
+    assert normalize_name(korean).tokens == expected
+
+
+def test_korean_family_names_have_the_souths_spellings_too():
+    forms = {f.tokens for f in normalize_name("리창호").forms}
+    assert {("ri", "chang", "ho"), ("lee", "chang", "ho")} <= forms
+    assert normalize_name("박").tokens  # one syllable: read, not a person

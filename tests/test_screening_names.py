@@ -75,7 +75,7 @@ def _bench(name: str) -> list[dict[str, str]]:
 def test_chinese_names_of_listed_organisations(screener, file):
     """Names whose English listing translates the Chinese are found; coined brands (海康威视 =
     Hikvision) cannot be reached by any normalisation and are only counted (see the report of
-    benchmarks/eval_chinese.py)."""
+    benchmarks/eval_scripts.py)."""
     rows = [r for r in _bench(file) if r["kind"] == "translation"]
     found = [r["chinese"] for r in rows if best(screener, r["chinese"], r["listed_name"]) >= 85]
     missed = sorted({r["chinese"] for r in rows} - set(found))
@@ -86,6 +86,22 @@ def test_unlisted_chinese_companies_stay_clear(screener):
     for row in _bench("chinese_names_unlisted.csv"):
         matches = screener.screen(Query(row["chinese"])).matches
         assert not matches, (row["company"], [m.matched_name for m in matches])
+
+
+@pytest.mark.parametrize("file", ["korean_names.csv", "korean_names_holdout.csv"])
+def test_korean_names_of_listed_north_korean_parties(screener, file):
+    """Hangul names of listed North Korean people and organisations find the listing written in
+    North Korea's romanisation (김정은 = KIM Jong Un, 조선광선은행 = KOREA KWANGSON BANKING)."""
+    rows = _bench(file)
+    found = [r["korean"] for r in rows if best(screener, r["korean"], r["listed_name"]) >= 85]
+    missed = sorted({r["korean"] for r in rows} - set(found))
+    assert len(found) >= 0.9 * len(rows), missed
+
+
+def test_unlisted_south_korean_names_stay_clear(screener):
+    for row in _bench("korean_names_unlisted.csv"):
+        matches = screener.screen(Query(row["korean"])).matches
+        assert not matches, (row["english"], [m.matched_name for m in matches])
 
 
 @pytest.mark.parametrize(

@@ -171,14 +171,14 @@ def latin_forms(name: str) -> tuple[str, ...]:
     MAX_FORMS); characters that are not Han pass through unchanged."""
     text = _converter().convert(unicodedata.normalize("NFKC", name))
     segments = _segments(text)
-    forms = ["".join(p) for p in itertools.islice(_choices(segments), MAX_FORMS)]
+    forms = ["".join(p) for p in itertools.islice(fewest_departures(segments), MAX_FORMS)]
     person = _as_person(text)
     if person:
         forms.append(person)
     return tuple(dict.fromkeys(" ".join(f.split()) for f in forms))
 
 
-def _choices(segments: list[tuple[str, ...]]) -> Iterator[tuple[str, ...]]:
+def fewest_departures(segments: list[tuple[str, ...]]) -> Iterator[tuple[str, ...]]:
     """Renderings of the segments, fewest departures from the preferred ones first."""
     ambiguous = [i for i, seg in enumerate(segments) if len(seg) > 1]
     base = tuple(seg[0] for seg in segments)

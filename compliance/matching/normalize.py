@@ -28,6 +28,8 @@ from compliance.matching.abbreviations import (
     person_titles,
 )
 from compliance.matching.cjk import has_han, latin_forms
+from compliance.matching.korean import has_hangul
+from compliance.matching.korean import latin_forms as korean_forms
 
 # Words rigour leaves behind when a legal form is spelled out ("Company Limited").
 _LEGAL_LEFTOVERS = frozenset(
@@ -137,7 +139,12 @@ _LEGAL_CLASS: dict[str, tuple[str, ...]] = {
     "ojsc": ("JSC",), "cjsc": ("JSC",), "pjsc": ("JSC",), "oao": ("JSC",), "zao": ("JSC",),
     "pao": ("JSC",), "ao": ("JSC",), "pvt": ("PVT",), "private": ("PVT",),
 }  # fmt: skip
-NORMALISATION_TABLES = ("abbreviations.csv", "legal_form_spellings.csv", "chinese_terms.csv")
+NORMALISATION_TABLES = (
+    "abbreviations.csv",
+    "legal_form_spellings.csv",
+    "chinese_terms.csv",
+    "korean_terms.csv",
+)
 MAX_NAME_CHARS = 1_000  # longer input is cut: the cost of a name stays bounded
 MAX_TOKENS = 24  # words of a name considered, at most
 
@@ -205,6 +212,11 @@ def normalize_name(name: str) -> NormName:
         name = name[:MAX_NAME_CHARS]
     if not name.isascii() and has_han(name):
         forms = [_normalize(f, False, truncated) for f in latin_forms(name)]
+        forms = [f for f in dict.fromkeys(forms) if f.tokens]
+        if forms:
+            return replace(forms[0], alternatives=tuple(forms[1:]))
+    if not name.isascii() and has_hangul(name):  # in North Korea's spellings, as listed
+        forms = [_normalize(f, False, truncated) for f in korean_forms(name)]
         forms = [f for f in dict.fromkeys(forms) if f.tokens]
         if forms:
             return replace(forms[0], alternatives=tuple(forms[1:]))
