@@ -36,7 +36,7 @@ _VOWELS = ("a", "ae", "ya", "yae", "o", "e", "yo", "ye", "o", "wa", "wae", "oe",
            "wo", "we", "wi", "yu", "u", "ui", "i")  # fmt: skip
 _FINALS = ("", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l", "m",
            "p", "p", "t", "t", "ng", "t", "t", "k", "t", "p", "")  # fmt: skip
-# k, t, p are voiced between voiced sounds inside a word: 대성 taesong but 천리마 ... 광업 kwangop
+# k, t, p are voiced after a vowel or n, m, ng, l inside a word: 영복 yongbok, 련봉 ryonbong
 _VOICED = {"k": "g", "t": "d", "p": "b"}
 # Family names of two syllables; every other family name is the first syllable.
 _DOUBLE_FAMILY = frozenset({"남궁", "황보", "제갈", "선우", "독고", "사공", "서문"})
@@ -78,7 +78,7 @@ def romanise(word: str) -> str:
             previous_final = None
             continue
         initial = _INITIALS[code // 588]
-        if previous_final is not None and previous_final in ("", "n", "m", "ng", "l"):
+        if previous_final in ("", "n", "m", "ng", "l"):
             initial = _VOICED.get(initial, initial)  # after a vowel or a voiced final
         final = _FINALS[code % 28]
         out.append(initial + _VOWELS[code % 588 // 28] + final)
