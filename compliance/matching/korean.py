@@ -40,15 +40,17 @@ _FINALS = ("", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", 
 _VOICED = {"k": "g", "t": "d", "p": "b"}
 # Family names of two syllables; every other family name is the first syllable.
 _DOUBLE_FAMILY = frozenset({"남궁", "황보", "제갈", "선우", "독고", "사공", "서문"})
-# The South's spellings of common family names, after the North's (read from the letters).
+# Common family names as the South spells them in Latin letters; and where the South's spelling
+# in Hangul drops an initial r (리 -> 이, 로 -> 노), the North's r, as the lists write it (RI, RO).
 _FAMILY_SPELLINGS = {
-    "이": ("lee", "yi"), "리": ("lee", "li"), "박": ("park",), "최": ("choi",),
-    "정": ("jung", "chung"), "조": ("cho",), "윤": ("yoon",), "장": ("chang",), "임": ("lim",),
-    "림": ("lim",), "오": ("oh",), "서": ("seo", "suh"), "신": ("shin",), "안": ("ahn",),
-    "유": ("yoo",), "류": ("ryu", "yoo"), "전": ("jeon", "chun"), "문": ("moon",), "배": ("bae",),
-    "백": ("baek",), "허": ("heo", "hur"), "심": ("shim",), "노": ("noh", "roh"), "로": ("roh",),
-    "성": ("sung",), "주": ("joo",), "우": ("woo",), "구": ("koo",), "방": ("bang",),
-    "현": ("hyun",), "변": ("byun",),
+    "이": ("lee", "yi", "ri"), "리": ("lee", "li"), "박": ("park",), "최": ("choi",),
+    "정": ("jung", "chung"), "조": ("cho",), "윤": ("yoon",), "장": ("chang",),
+    "임": ("lim", "rim"), "림": ("lim",), "오": ("oh",), "서": ("seo", "suh"), "신": ("shin",),
+    "안": ("ahn",), "유": ("yoo", "ryu"), "류": ("ryu", "yoo"), "전": ("jeon", "chun"),
+    "문": ("moon",), "배": ("bae",), "백": ("baek",), "허": ("heo", "hur"), "심": ("shim",),
+    "노": ("noh", "roh", "ro"), "로": ("roh",), "성": ("sung",), "주": ("joo",), "우": ("woo",),
+    "구": ("koo",), "방": ("bang",), "현": ("hyun",), "변": ("byun",), "양": ("ryang",),
+    "염": ("ryom",), "용": ("ryong",),
 }  # fmt: skip
 
 
