@@ -275,3 +275,5 @@ def test_korean_family_names_have_the_souths_spellings_too():
     forms = {f.tokens for f in normalize_name("리창호").forms}
     assert {("ri", "chang", "ho"), ("lee", "chang", "ho")} <= forms
     assert normalize_name("박").tokens  # one syllable: read, not a person
+    # the South writes the North's 리 as 이: the lists' RI is among the readings
+    assert ("ri", "pyong", "chol") in {f.tokens for f in normalize_name("이병철").forms}
