@@ -633,8 +633,8 @@ def test_screen_answers_or_refuses_clearly(
 def _generic_only(screener: Screener, tokens: tuple[str, ...]) -> bool:
     """Names made of nothing but very common words ("IS BANK, AO" is just "bank" once the legal
     forms are set aside) do not pull candidates on their own, by design (screening/screener.py)."""
-    postings = screener.index.postings
-    return all(len(postings.get(t, ())) > MAX_POSTING for t in tokens)
+    index = screener.index
+    return all(t in index.token_ids and index.posting_size(t) > MAX_POSTING for t in tokens)
 
 
 @MATCH_SETTINGS

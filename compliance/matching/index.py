@@ -110,9 +110,8 @@ class MatchIndex:
         self._file = f
         self.vocabulary = f.strings("vocab")  # token (or joined token pair) by token id
         ids = id_map(self.vocabulary)
-        self.token_ids = ids
-        self.postings = KeyedLists(ids, f.int_lists("postings"))  # token -> name indexes
-        # The same posting lists for merging in bulk: token id i holds the names
+        self.token_ids = ids  # vocabulary token -> its id
+        # The posting lists, for merging in bulk: token id i is held by the listed names
         # posting_values[posting_offsets[i]:posting_offsets[i + 1]].
         self.posting_offsets = f.section("postings.offsets")
         self.posting_values = np.frombuffer(f.section("postings.values"), dtype=np.int32)

@@ -210,16 +210,15 @@ def normalize_name(name: str) -> NormName:
     truncated = len(name) > MAX_NAME_CHARS
     if truncated:
         name = name[:MAX_NAME_CHARS]
-    if not name.isascii() and has_han(name):
-        forms = [_normalize(f, False, truncated) for f in latin_forms(name)]
-        forms = [f for f in dict.fromkeys(forms) if f.tokens]
-        if forms:
-            return replace(forms[0], alternatives=tuple(forms[1:]))
-    if not name.isascii() and has_hangul(name):  # in North Korea's spellings, as listed
-        forms = [_normalize(f, False, truncated) for f in korean_forms(name)]
-        forms = [f for f in dict.fromkeys(forms) if f.tokens]
-        if forms:
-            return replace(forms[0], alternatives=tuple(forms[1:]))
+    # Chinese in the English forms the lists use, Korean in North Korea's spellings as listed:
+    # each reading of the name is a form, the first preferred.
+    if not name.isascii():
+        for has_script, readings in ((has_han, latin_forms), (has_hangul, korean_forms)):
+            if has_script(name):
+                forms = [_normalize(r, False, truncated) for r in readings(name)]
+                forms = [f for f in dict.fromkeys(forms) if f.tokens]
+                if forms:
+                    return replace(forms[0], alternatives=tuple(forms[1:]))
     return _normalize(_to_ascii(name), is_latin(name), truncated)
 
 

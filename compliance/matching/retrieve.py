@@ -77,11 +77,11 @@ class Retriever:
             return hit
         idx = self.index
         found: dict[str, float] = {}
-        if t in idx.postings:
+        if t in idx.token_ids:
             found[t] = 1.0
         if not exact_only:
             for v in variants_of(t):  # Vova finds Vladimir, Md finds Muhammad
-                if v in idx.postings:
+                if v in idx.token_ids:
                     found.setdefault(v, token_sim(t, v)[0])
         if not exact_only and len(t) >= 3:
             near: dict[str, float] = {}

@@ -30,7 +30,9 @@ def compare(
             raise ScreeningError(
                 f"{what} is {len(name):,} characters long; a name has at most {MAX_NAME_LENGTH:,}"
             )
-        check_name(name, normalize_name(name), what)
+    na, nb = normalize_name(a), normalize_name(b)
+    check_name(a, na, "name1")
+    check_name(b, nb, "name2")
     if algorithm == "ofac":
         r = ofac_score(a, b)
         return {
@@ -42,7 +44,6 @@ def compare(
             "algorithm": "ofac",
         }
     kind = check_type(type)
-    na, nb = normalize_name(a), normalize_name(b)
     if kind == "person":
         na, nb = na.as_person(), nb.as_person()
     weight = Retriever(idf, prune=False).weight if idf is not None else (lambda t: 8.0)
